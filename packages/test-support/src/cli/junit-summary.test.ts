@@ -1,0 +1,55 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { closingLine, countJUnit, summarizeJUnitDir } from "./junit-summary.js";
+
+const vitestShape = `<?xml version="1.0" encoding="UTF-8" ?>
+<testsuites name="vitest tests" tests="4" failures="1" errors="0" time="0.1">
+  <testsuite name="a.test.ts" tests="4" failures="1" errors="0" skipped="1">
+    <testcase classname="a.test.ts" name="passes" time="0.01"></testcase>
+    <testcase classname="a.test.ts" name="also passes" time="0.01"/>
+    <testcase classname="a.test.ts" name="fails" time="0.01"><failure message="boom">stack</failure></testcase>
+    <testcase classname="a.test.ts" name="skipped" time="0"><skipped/></testcase>
+  </testsuite>
+</testsuites>`;
+
+const nodeShape = `<?xml version="1.0" encoding="utf-8"?>
+<testsuites>
+  <testsuite name="outer" time="0.1" tests="3" failures="1" skipped="0" hostname="h">
+    <testcase name="one" time="0.01" classname="test"/>
+    <testsuite name="inner" time="0.1" tests="2" failures="1" skipped="0" hostname="h">
+      <testcase name="two" time="0.01" classname="test"/>
+      <testcase name="three" time="0.01" classname="test"><error message="x" type="testCodeFailure">e</error></testcase>
+    </testsuite>
+  </testsuite>
+</testsuites>`;
+
+describe("countJUnit", () => {
+  it("counts Vitest's flat suites", () => {
+    expect(countJUnit(vitestShape)).toEqual({ passed: 2, failed: 1, skipped: 1 });
+  });
+
+  it("counts node:test's nested suites and errors", () => {
+    expect(countJUnit(nodeShape)).toEqual({ passed: 2, failed: 1, skipped: 0 });
+  });
+
+  it("counts an empty report as nothing", () => {
+    expect(countJUnit("<testsuites></testsuites>")).toEqual({ passed: 0, failed: 0, skipped: 0 });
+  });
+});
+
+describe("summarizeJUnitDir", () => {
+  it("sums every junit-*.xml below a folder and ignores other files", () => {
+    const dir = mkdtempSync(join(tmpdir(), "junit-"));
+    mkdirSync(join(dir, "svc-a"));
+    mkdirSync(join(dir, "svc-b"));
+    writeFileSync(join(dir, "svc-a", "junit-repo.xml"), vitestShape);
+    writeFileSync(join(dir, "svc-b", "junit-node-repo.xml"), nodeShape);
+    writeFileSync(join(dir, "svc-b", "events.jsonl"), "{}\n");
+    const { lines, total } = summarizeJUnitDir(dir);
+    expect(total).toEqual({ passed: 4, failed: 2, skipped: 1 });
+    expect(lines).toHaveLength(2);
+    expect(closingLine(total)).toBe("4 passed, 2 failed, 1 skipped");
+  });
+});

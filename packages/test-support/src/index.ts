@@ -1,0 +1,27 @@
+export type {
+  ClientOf,
+  ClientsOf,
+  Dependency,
+  DependencyContext,
+  DependencyHandle,
+  DependencyMap,
+  EnvironmentVariables,
+} from "./dependency.js";
+export {
+  createIntegrationEnvironment,
+  type IntegrationEnvironment,
+  type IntegrationEnvironmentOptions,
+} from "./environment.js";
+export { isTestSupportError, TestSupportError, type TestSupportErrorCode } from "./errors.js";
+export {
+  INTEGRATION_MODE_VARIABLE,
+  INTEGRATION_MODES,
+  type IntegrationMode,
+  integrationModeFrom,
+  parseIntegrationMode,
+} from "./mode.js";
+export { type PostgresClient, type PostgresOptions, postgres } from "./postgres/postgres.js";
+export { looksLikeTestDatabase } from "./postgres/safety.js";
+export { redactTarget } from "./redact.js";
+export { type RedisClient, type RedisOptions, redis } from "./redis/redis.js";
+export { resolveArtifactsDir, type TelemetryEvent, type TelemetrySink } from "./telemetry.js";

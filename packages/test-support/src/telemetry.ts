@@ -1,0 +1,63 @@
+import { appendFileSync, existsSync, mkdirSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import type { IntegrationMode } from "./mode.js";
+
+/** One structured event; targets are always redacted before they get here. */
+export interface TelemetryEvent {
+  event: "dependency.selected" | "dependency.reset" | "dependency.closed" | "environment.failed";
+  time: string;
+  service: string;
+  mode: IntegrationMode;
+  runId: string;
+  dependency?: string;
+  kind?: string;
+  implementation?: string;
+  target?: string;
+  durationMs?: number;
+  error?: string;
+}
+
+/** Where events go. The default writes one JSON line to stderr and to artifacts/<service>/events.jsonl. */
+export interface TelemetrySink {
+  emit(event: TelemetryEvent): void;
+}
+
+/**
+ * The artifacts folder: INTEGRATION_ARTIFACTS_DIR when set, else `artifacts/` beside the nearest
+ * pnpm-workspace.yaml above the working directory, else `artifacts/` in the working directory.
+ */
+export function resolveArtifactsDir(
+  env: Readonly<Record<string, string | undefined>>,
+  cwd = process.cwd(),
+): string {
+  const explicit = env.INTEGRATION_ARTIFACTS_DIR;
+  if (explicit) return resolve(cwd, explicit);
+  let dir = resolve(cwd);
+  for (;;) {
+    if (existsSync(join(dir, "pnpm-workspace.yaml"))) return join(dir, "artifacts");
+    const parent = dirname(dir);
+    if (parent === dir) return resolve(cwd, "artifacts");
+    dir = parent;
+  }
+}
+
+/** The default sink: stderr plus a JSON-lines file per service. */
+export function createDefaultTelemetry(options: {
+  artifactsDir: string;
+  service: string;
+  stderr?: boolean;
+}): TelemetrySink {
+  const file = join(options.artifactsDir, options.service, "events.jsonl");
+  let ready = false;
+  return {
+    emit(event) {
+      const line = JSON.stringify(event);
+      if (options.stderr !== false) process.stderr.write(`[test-support] ${line}\n`);
+      if (!ready) {
+        mkdirSync(dirname(file), { recursive: true });
+        ready = true;
+      }
+      appendFileSync(file, `${line}\n`);
+    },
+  };
+}

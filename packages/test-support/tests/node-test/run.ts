@@ -1,0 +1,24 @@
+// Runs the node:test suites with a spec report on stdout and JUnit at artifacts/test-support/junit-node-<mode>.xml.
+import { createWriteStream, mkdirSync, readdirSync } from "node:fs";
+import { run } from "node:test";
+import { junit, spec } from "node:test/reporters";
+import { fileURLToPath } from "node:url";
+import { integrationModeFrom } from "../../src/mode.js";
+
+const here = fileURLToPath(new URL(".", import.meta.url));
+const artifacts = fileURLToPath(new URL("../../../../artifacts/test-support/", import.meta.url));
+mkdirSync(artifacts, { recursive: true });
+const files = readdirSync(here)
+  .filter((name) => name.endsWith(".test.ts"))
+  .map((name) => `${here}${name}`);
+
+let failed = false;
+const stream = run({ files, concurrency: 1 });
+stream.on("test:fail", () => {
+  failed = true;
+});
+stream.compose(new spec()).pipe(process.stdout);
+stream.compose(junit).pipe(createWriteStream(`${artifacts}junit-node-${integrationModeFrom()}.xml`));
+stream.on("end", () => {
+  process.exitCode = failed ? 1 : 0;
+});

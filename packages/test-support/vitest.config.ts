@@ -1,0 +1,24 @@
+import { defineConfig } from "vitest/config";
+import { integrationModeFrom } from "./src/mode.js";
+
+const artifacts = new URL("../../artifacts/test-support/", import.meta.url).pathname;
+
+export default defineConfig({
+  test: {
+    projects: [
+      { extends: true, test: { name: "unit", include: ["src/**/*.test.ts"] } },
+      {
+        extends: true,
+        test: {
+          name: "integration",
+          include: ["tests/integration/**/*.test.ts"],
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
+      },
+    ],
+    benchmark: { include: ["bench/**/*.bench.ts"] },
+    // The unit script overrides this path; integration runs are filed under their mode.
+    reporters: ["default", ["junit", { outputFile: `${artifacts}junit-${integrationModeFrom()}.xml` }]],
+  },
+});
