@@ -17,7 +17,6 @@ export default defineConfig({
         },
       },
     ],
-    benchmark: { include: ["bench/**/*.bench.ts"] },
     // The unit script overrides this path; integration runs are filed under their mode.
     reporters: ["default", ["junit", { outputFile: `${artifacts}junit-${integrationModeFrom()}.xml` }]],
   },
