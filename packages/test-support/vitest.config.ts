@@ -18,6 +18,7 @@ export default defineConfig({
       },
     ],
     // The unit script overrides this path; integration runs are filed under their mode.
-    reporters: ["default", ["junit", { outputFile: `${artifacts}junit-${integrationModeFrom()}.xml` }]],
+    reporters: ["default", "junit"],
+    outputFile: { junit: `${artifacts}junit-${integrationModeFrom()}.xml` },
   },
 });
