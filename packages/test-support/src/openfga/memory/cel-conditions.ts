@@ -1,0 +1,281 @@
+import { BlockList, isIP } from "node:net";
+import {
+  type CelInput,
+  CelScalar,
+  celEnv,
+  celMethod,
+  celUint,
+  isCelError,
+  isCelMap,
+  parse,
+  plan,
+} from "@bufbuild/cel";
+import { create } from "@bufbuild/protobuf";
+import { DurationSchema, timestampFromMs } from "@bufbuild/protobuf/wkt";
+
+/** A condition parameter's type, as the API carries it (`TYPE_NAME_INT`, `TYPE_NAME_MAP` of `TYPE_NAME_STRING`...). */
+export interface ConditionParameterType {
+  type_name: string;
+  generic_types?: ConditionParameterType[];
+}
+
+/** A condition of a model, as the API carries it. */
+export interface ConditionDefinition {
+  name: string;
+  expression: string;
+  parameters?: Record<string, ConditionParameterType>;
+}
+
+/** A condition that cannot be compiled; the message is what the server says when such a model is written. */
+export class ConditionCompileError extends Error {}
+
+/** A condition that cannot be evaluated with the given context; the message is the server's. */
+export class ConditionEvaluationError extends Error {}
+
+/** Whether the condition holds, and which parameters it needed but did not get. */
+export interface ConditionOutcome {
+  met: boolean;
+  missingParameters: string[];
+}
+
+/** A condition compiled once per model, evaluated inside every check. */
+export interface CompiledCondition {
+  readonly name: string;
+  evaluate(
+    tupleContext: Record<string, unknown> | undefined,
+    requestContext: Record<string, unknown> | undefined,
+  ): ConditionOutcome;
+}
+
+// OpenFGA's `ipaddress` values travel as their canonical text; `in_cidr` checks membership.
+const inCidr = celMethod("in_cidr", CelScalar.STRING, [CelScalar.STRING], CelScalar.BOOL, function (cidr) {
+  const [network, bits] = String(cidr).split("/");
+  const family = isIP(network ?? "");
+  const prefix = Number(bits);
+  const max = family === 6 ? 128 : 32;
+  if (!family || !Number.isInteger(prefix) || prefix < 0 || prefix > max) {
+    throw new Error(`network address parse error: netip.ParsePrefix(${JSON.stringify(cidr)}): bad prefix`);
+  }
+  const block = new BlockList();
+  block.addSubnet(network as string, prefix, family === 6 ? "ipv6" : "ipv4");
+  const address = String(this);
+  return isIP(address) === family && block.check(address, family === 6 ? "ipv6" : "ipv4");
+});
+const ENV = celEnv({ funcs: [inCidr] });
+
+const GO_DURATION = /^([-+]?)((?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|ms|s|m|h))+$/;
+const UNIT_NS: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+
+/** Parses a Go duration string ("1h30m", "-1.5s") into nanoseconds. */
+function parseGoDuration(text: string): bigint | undefined {
+  if (text === "0") return 0n;
+  if (!GO_DURATION.test(text)) return undefined;
+  const sign = text.startsWith("-") ? -1n : 1n;
+  let total = 0;
+  for (const [, amount, unit] of text
+    .replace(/^[-+]/, "")
+    .matchAll(/((?:\d+(?:\.\d*)?|\.\d+))(ns|us|µs|ms|s|m|h)/g)) {
+    total += Number(amount) * (UNIT_NS[unit as string] ?? 0);
+  }
+  return sign * BigInt(Math.round(total));
+}
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+
+/** The Go type name encoding/json gives a JSON value, as the server's messages name it. */
+function goTypeOf(value: unknown): string {
+  if (value === null || value === undefined) return "<nil>";
+  if (Array.isArray(value)) return "[]interface {}";
+  if (typeof value === "object") return "map[string]interface {}";
+  return { number: "float64", string: "string", boolean: "bool" }[typeof value as string] ?? typeof value;
+}
+
+/** Converts one JSON context value to the CEL value its declared type calls for; throws with the reason. */
+function convert(value: unknown, type: ConditionParameterType): CelInput {
+  const fail = (what: string): never => {
+    throw new Error(what);
+  };
+  switch (type.type_name) {
+    case "TYPE_NAME_ANY":
+      return value as CelInput;
+    case "TYPE_NAME_BOOL":
+      return typeof value === "boolean"
+        ? value
+        : fail(`expected type value 'bool', but found '${goTypeOf(value)}'`);
+    case "TYPE_NAME_STRING":
+      return typeof value === "string"
+        ? value
+        : fail(`expected type value 'string', but found '${goTypeOf(value)}'`);
+    case "TYPE_NAME_INT":
+    case "TYPE_NAME_UINT": {
+      const n =
+        typeof value === "number" && Number.isInteger(value)
+          ? BigInt(value)
+          : typeof value === "string" && /^-?\d+$/.test(value)
+            ? BigInt(value)
+            : typeof value === "number"
+              ? fail(
+                  `expected an ${type.type_name === "TYPE_NAME_UINT" ? "uint" : "int"} value, but found numeric value '${value}'`,
+                )
+              : fail(
+                  `expected type value '${type.type_name === "TYPE_NAME_UINT" ? "uint64" : "int64"}', but found '${goTypeOf(value)}'`,
+                );
+      const unsigned = type.type_name === "TYPE_NAME_UINT";
+      if (unsigned ? n < 0n || n > 2n ** 64n - 1n : n < -(2n ** 63n) || n > 2n ** 63n - 1n) {
+        fail(`expected ${unsigned ? "a uint" : "an int"} value, but found numeric value '${n}'`);
+      }
+      return unsigned ? celUint(n) : n;
+    }
+    case "TYPE_NAME_DOUBLE": {
+      const n = typeof value === "number" ? value : typeof value === "string" ? Number(value) : Number.NaN;
+      if (!Number.isFinite(n)) {
+        fail(
+          typeof value === "number" || typeof value === "string"
+            ? `number cannot be represented as a float64: ${value}`
+            : `expected type value 'float64', but found '${goTypeOf(value)}'`,
+        );
+      }
+      return n;
+    }
+    case "TYPE_NAME_DURATION": {
+      const ns = typeof value === "string" ? parseGoDuration(value) : undefined;
+      if (ns === undefined) return fail(`expected a valid duration string, but found: '${String(value)}'`);
+      return create(DurationSchema, { seconds: ns / 1_000_000_000n, nanos: Number(ns % 1_000_000_000n) });
+    }
+    case "TYPE_NAME_TIMESTAMP": {
+      const ms = typeof value === "string" && RFC3339.test(value) ? Date.parse(value) : Number.NaN;
+      if (Number.isNaN(ms))
+        return fail(`expected RFC 3339 formatted timestamp string, but found '${String(value)}'`);
+      return timestampFromMs(ms);
+    }
+    case "TYPE_NAME_IPADDRESS":
+      return typeof value === "string" && isIP(value)
+        ? value
+        : fail(`expected a well-formed IP address, but found: '${String(value)}'`);
+    case "TYPE_NAME_LIST": {
+      if (!Array.isArray(value)) return fail(`list requires a list, found: ${goTypeOf(value)}`);
+      const element = type.generic_types?.[0] ?? { type_name: "TYPE_NAME_ANY" };
+      return value.map((item) => convert(item, element)) as CelInput;
+    }
+    case "TYPE_NAME_MAP": {
+      if (!value || typeof value !== "object" || Array.isArray(value))
+        return fail(`map requires a map, found: ${goTypeOf(value)}`);
+      const element = type.generic_types?.[0] ?? { type_name: "TYPE_NAME_ANY" };
+      return new Map(Object.entries(value).map(([k, v]) => [k, convert(v, element)])) as CelInput;
+    }
+    default:
+      return fail(`unknown parameter type ${type.type_name}`);
+  }
+}
+
+/** A zero value per type, used to try an expression once when its model is written. */
+function zeroOf(type: ConditionParameterType): CelInput {
+  const zeros: Record<string, unknown> = {
+    TYPE_NAME_BOOL: false,
+    TYPE_NAME_STRING: "",
+    TYPE_NAME_INT: 0,
+    TYPE_NAME_UINT: 0,
+    TYPE_NAME_DOUBLE: 0,
+    TYPE_NAME_DURATION: "0",
+    TYPE_NAME_TIMESTAMP: "1970-01-01T00:00:00Z",
+    TYPE_NAME_IPADDRESS: "127.0.0.1",
+    TYPE_NAME_LIST: [],
+    TYPE_NAME_MAP: {},
+  };
+  return type.type_name === "TYPE_NAME_ANY" ? null : convert(zeros[type.type_name], type);
+}
+
+function convertAll(
+  definition: ConditionDefinition,
+  context: Record<string, unknown>,
+): Record<string, CelInput> {
+  const out: Record<string, CelInput> = {};
+  for (const [name, type] of Object.entries(definition.parameters ?? {})) {
+    if (!(name in context)) continue;
+    try {
+      out[name] = convert(context[name], type);
+    } catch (error) {
+      throw new ConditionEvaluationError(
+        `failed to convert context parameter '${name}': ${(error as Error).message}`,
+      );
+    }
+  }
+  return out;
+}
+
+/** Compiles a condition: parses it, and tries it once with zero values so type errors surface at write. */
+export function compileCondition(definition: ConditionDefinition): CompiledCondition {
+  const parameters = definition.parameters ?? {};
+  for (const [name, type] of Object.entries(parameters)) {
+    try {
+      zeroOf(type);
+    } catch {
+      throw new ConditionCompileError(
+        `failed to decode parameter type for parameter '${name}': unknown type ${type.type_name}`,
+      );
+    }
+  }
+  let evaluate: ReturnType<typeof plan>;
+  try {
+    evaluate = plan(ENV, parse(definition.expression));
+  } catch (error) {
+    throw new ConditionCompileError(
+      `failed to compile expression on condition '${definition.name}' - ${(error as Error).message.split("\n")[0]}`,
+    );
+  }
+  const zeros = Object.fromEntries(Object.entries(parameters).map(([name, type]) => [name, zeroOf(type)]));
+  const trial = evaluate(zeros);
+  if (isCelError(trial) && /no matching overload|no such overload|unsupported/i.test(trial.message)) {
+    throw new ConditionCompileError(
+      `failed to compile expression on condition '${definition.name}' - ${trial.message}`,
+    );
+  }
+  if (!isCelError(trial) && typeof trial !== "boolean") {
+    throw new ConditionCompileError(`expected a bool condition expression output, but got '${typeof trial}'`);
+  }
+
+  return {
+    name: definition.name,
+    evaluate(tupleContext, requestContext) {
+      // The tuple's own context wins over the request's for the same parameter.
+      const merged = { ...(requestContext ?? {}), ...(tupleContext ?? {}) };
+      let bindings: Record<string, CelInput>;
+      try {
+        bindings = convertAll(definition, merged);
+      } catch (error) {
+        throw new ConditionEvaluationError(
+          `failed to evaluate relationship condition: ${(error as Error).message}`,
+        );
+      }
+      // The server does not evaluate partially: any declared parameter without a value is an error,
+      // even where the expression could be decided without it (x < 100 || y < 50 with only x).
+      const missing = Object.keys(parameters).filter((name) => !(name in bindings));
+      if (missing.length > 0) return { met: false, missingParameters: missing.sort() };
+      const result = evaluate(bindings);
+      if (isCelError(result)) {
+        throw new ConditionEvaluationError(
+          `failed to evaluate relationship condition: '${definition.name}' - failed to evaluate condition expression: ${result.message}`,
+        );
+      }
+      if (typeof result !== "boolean") {
+        throw new ConditionEvaluationError(
+          `failed to evaluate relationship condition: '${definition.name}' - expected a bool, got ${isCelMap(result) ? "map" : typeof result}`,
+        );
+      }
+      return { met: result, missingParameters: [] };
+    },
+  };
+}
+
+/** Checks a tuple's stored context against the condition's parameter types, as the server does on write. */
+export function validateConditionContext(
+  definition: ConditionDefinition,
+  context: Record<string, unknown> | undefined,
+): void {
+  convertAll(definition, context ?? {});
+  for (const key of Object.keys(context ?? {})) {
+    if (!(key in (definition.parameters ?? {}))) {
+      throw new ConditionEvaluationError(`found invalid context parameter: ${key}`);
+    }
+  }
+}
