@@ -6,7 +6,10 @@ const artifacts = new URL("../../artifacts/test-support/", import.meta.url).path
 export default defineConfig({
   test: {
     projects: [
-      { extends: true, test: { name: "unit", include: ["src/**/*.test.ts"] } },
+      {
+        extends: true,
+        test: { name: "unit", include: ["src/**/*.test.ts", "tests/conformance/**/*.test.ts"] },
+      },
       {
         extends: true,
         test: {

@@ -20,6 +20,12 @@ export {
   integrationModeFrom,
   parseIntegrationMode,
 } from "./mode.js";
+export {
+  createStoreClient,
+  type OpenFgaDependencyClient,
+  type OpenFgaOptions,
+  openfga,
+} from "./openfga/openfga.js";
 export { type PostgresClient, type PostgresOptions, postgres } from "./postgres/postgres.js";
 export { looksLikeTestDatabase } from "./postgres/safety.js";
 export { redactTarget } from "./redact.js";

@@ -1,10 +1,11 @@
-import { test as base, type TestAPI } from "vitest";
+import { test as base, describe, type TestAPI } from "vitest";
 import type { ClientsOf, DependencyMap } from "../dependency.js";
 import {
   createIntegrationEnvironment,
   type IntegrationEnvironment,
   type IntegrationEnvironmentOptions,
 } from "../environment.js";
+import { type IntegrationMode, integrationModeFrom } from "../mode.js";
 
 /** What every test of an integrationTest gets. */
 export interface IntegrationFixtures<D extends DependencyMap> {
@@ -42,4 +43,14 @@ export function integrationTest<D extends DependencyMap>(
       { auto: true },
     ],
   });
+}
+
+/**
+ * A describe block that runs only in the given modes. In any other mode it is reported as skipped with
+ * "not run in <mode> mode: needs <modes>" in its name, so the summary and the JUnit file say so by name.
+ */
+export function describeInModes(modes: readonly IntegrationMode[], name: string, body: () => void): void {
+  const mode = integrationModeFrom();
+  if (modes.includes(mode)) describe(name, body);
+  else describe.skip(`${name} [not run in ${mode} mode: needs ${modes.join(" or ")}]`, body);
 }
