@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { closingLine, countJUnit, summarizeJUnitDir } from "./junit-summary.js";
+import { closingLine, countJUnit, notRunInMode, summarizeJUnitDir } from "./junit-summary.js";
 
 const vitestShape = `<?xml version="1.0" encoding="UTF-8" ?>
 <testsuites name="vitest tests" tests="4" failures="1" errors="0" time="0.1">
@@ -51,5 +51,16 @@ describe("summarizeJUnitDir", () => {
     expect(total).toEqual({ passed: 4, failed: 2, skipped: 1 });
     expect(lines).toHaveLength(2);
     expect(closingLine(total)).toBe("4 passed, 2 failed, 1 skipped");
+  });
+});
+
+describe("notRunInMode", () => {
+  it("names the skipped tests that say which mode they need, and no other skips", () => {
+    const xml = `<testsuites><testsuite name="d.test.ts">
+      <testcase classname="d.test.ts" name="Differential [not run in repo mode: needs cluster] &gt; seed 1"><skipped/></testcase>
+      <testcase classname="d.test.ts" name="plain skip"><skipped/></testcase>
+      <testcase classname="d.test.ts" name="ran"/>
+    </testsuite></testsuites>`;
+    expect(notRunInMode(xml)).toEqual(["Differential [not run in repo mode: needs cluster] > seed 1"]);
   });
 });

@@ -24,6 +24,24 @@ function countCases(node: XmlNode, counts: JUnitCounts): void {
   for (const suite of asArray(node.testsuite)) countCases(suite, counts);
 }
 
+/** The names of skipped test cases that say why they did not run ("[not run in repo mode: needs cluster]"). */
+export function notRunInMode(xml: string): string[] {
+  const parser = new XMLParser({ ignoreAttributes: false, allowBooleanAttributes: true });
+  const names: string[] = [];
+  const walk = (node: XmlNode) => {
+    for (const testcase of asArray(node.testcase)) {
+      const name = String(testcase["@_name"] ?? "");
+      const suite = String(testcase["@_classname"] ?? "");
+      if (testcase.skipped !== undefined && /\[not run in \w+ mode/.test(`${suite} ${name}`))
+        names.push(name);
+    }
+    for (const suite of asArray(node.testsuite)) walk(suite);
+  };
+  const document = parser.parse(xml) as XmlNode;
+  walk((document.testsuites as XmlNode | undefined) ?? document);
+  return names;
+}
+
 /** Counts the test cases of one JUnit XML document (Vitest's and node:test's shapes, nested suites included). */
 export function countJUnit(xml: string): JUnitCounts {
   const parser = new XMLParser({ ignoreAttributes: false, allowBooleanAttributes: true });

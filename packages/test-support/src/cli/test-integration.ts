@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { Command, Option } from "commander";
 import { INTEGRATION_MODE_VARIABLE, INTEGRATION_MODES, type IntegrationMode } from "../mode.js";
 import { resolveArtifactsDir } from "../telemetry.js";
-import { closingLine, countJUnit, type JUnitCounts } from "./junit-summary.js";
+import { closingLine, countJUnit, type JUnitCounts, notRunInMode } from "./junit-summary.js";
 
 const isModeFile = (name: string, mode: IntegrationMode) =>
   name.startsWith("junit-") && name.endsWith(`-${mode}.xml`);
@@ -68,8 +68,11 @@ const program = new Command("test:integration")
     });
 
     const perService = new Map<string, JUnitCounts>();
+    const notRun = new Map<string, string[]>();
     forEachModeFile(artifacts, mode, (service, file) => {
-      const counts = countJUnit(readFileSync(file, "utf8"));
+      const xml = readFileSync(file, "utf8");
+      const counts = countJUnit(xml);
+      notRun.set(service, [...(notRun.get(service) ?? []), ...notRunInMode(xml)]);
       const sum = perService.get(service) ?? { passed: 0, failed: 0, skipped: 0 };
       perService.set(service, {
         passed: sum.passed + counts.passed,
@@ -81,6 +84,13 @@ const program = new Command("test:integration")
     console.log(`\n[test:integration] ${mode} mode summary`);
     for (const [service, counts] of perService) {
       console.log(`  ${service}: ${closingLine(counts)}`);
+      // One line per suite that did not run: its name up to the reason, and how many tests it holds.
+      const suites = new Map<string, number>();
+      for (const name of notRun.get(service) ?? []) {
+        const suite = name.slice(0, name.indexOf("]") + 1) || name;
+        suites.set(suite, (suites.get(suite) ?? 0) + 1);
+      }
+      for (const [suite, count] of suites) console.log(`    not run: ${suite} (${count} tests)`);
       total.passed += counts.passed;
       total.failed += counts.failed;
       total.skipped += counts.skipped;
