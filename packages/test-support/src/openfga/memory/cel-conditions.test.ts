@@ -88,7 +88,7 @@ describe("contexts", () => {
   it.each([
     [
       { x: "abc" },
-      "failed to convert context parameter 'x': expected type value 'int64', but found 'string'",
+      "parameter type error on condition 'cond' - failed to convert context parameter 'x': expected a int64 value, but found invalid string value 'abc'",
     ],
     [
       { x: 1.5 },

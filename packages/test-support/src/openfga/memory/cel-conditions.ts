@@ -90,6 +90,9 @@ function goTypeOf(value: unknown): string {
   return { number: "float64", string: "string", boolean: "bool" }[typeof value as string] ?? typeof value;
 }
 
+const unsignedName = (type: ConditionParameterType) =>
+  type.type_name === "TYPE_NAME_UINT" ? "uint64" : "int64";
+
 /** Converts one JSON context value to the CEL value its declared type calls for; throws with the reason. */
 function convert(value: unknown, type: ConditionParameterType): CelInput {
   const fail = (what: string): never => {
@@ -117,9 +120,9 @@ function convert(value: unknown, type: ConditionParameterType): CelInput {
               ? fail(
                   `expected an ${type.type_name === "TYPE_NAME_UINT" ? "uint" : "int"} value, but found numeric value '${value}'`,
                 )
-              : fail(
-                  `expected type value '${type.type_name === "TYPE_NAME_UINT" ? "uint64" : "int64"}', but found '${goTypeOf(value)}'`,
-                );
+              : typeof value === "string"
+                ? fail(`expected a ${unsignedName(type)} value, but found invalid string value '${value}'`)
+                : fail(`expected type value '${unsignedName(type)}', but found '${goTypeOf(value)}'`);
       const unsigned = type.type_name === "TYPE_NAME_UINT";
       if (unsigned ? n < 0n || n > 2n ** 64n - 1n : n < -(2n ** 63n) || n > 2n ** 63n - 1n) {
         fail(`expected ${unsigned ? "a uint" : "an int"} value, but found numeric value '${n}'`);
@@ -244,7 +247,7 @@ export function compileCondition(definition: ConditionDefinition): CompiledCondi
         bindings = convertAll(definition, merged);
       } catch (error) {
         throw new ConditionEvaluationError(
-          `failed to evaluate relationship condition: ${(error as Error).message}`,
+          `failed to evaluate relationship condition: parameter type error on condition '${definition.name}' - ${(error as Error).message}`,
         );
       }
       // The server does not evaluate partially: any declared parameter without a value is an error,

@@ -381,7 +381,7 @@ export class InMemoryOpenFga {
       validateConditionContext(definition, tuple.condition?.context ?? undefined);
     } catch (error) {
       if (error instanceof ConditionEvaluationError) {
-        throw raise(`Invalid tuple '${tupleString(tuple)}'. Reason: ${error.message}`);
+        throw raise(`Invalid tuple '${tupleString(tuple)} (condition ${name})'. Reason: ${error.message}`);
       }
       throw error;
     }
