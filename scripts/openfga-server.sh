@@ -27,11 +27,10 @@ readonly RUN_DIR="${TMPDIR:-/tmp}"
 readonly PID_FILE="$RUN_DIR/org-integration-openfga-$HTTP_PORT.pid"
 readonly LOG_FILE="$RUN_DIR/org-integration-openfga-$HTTP_PORT.log"
 
-log() { printf 'openfga-server: %s\n' "$*" >&2; }
-die() {
-  log "error: $*"
-  exit 1
-}
+NAME=openfga
+PROCESS=openfga
+# shellcheck source=lib/background-server.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/background-server.sh"
 
 # `go install` leaves the version as "dev" unless it is linked in, so also accept the module version
 # the Go toolchain recorded in the binary (that is how the existing cache entry was built).
@@ -61,113 +60,28 @@ cmd_ensure() {
   printf '%s\n' "$BIN"
 }
 
-# The pid from our pid file, if that process is still alive AND is an openfga process; otherwise
-# nothing (a stale file after a reboot may name an unrelated process that must never be signalled).
-our_pid() {
-  [[ -f "$PID_FILE" ]] || return 1
-  local pid
-  pid="$(cat "$PID_FILE" 2>/dev/null || true)"
-  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-  kill -0 "$pid" 2>/dev/null || return 1
-  [[ "$(ps -o comm= -p "$pid" 2>/dev/null || true)" == openfga* ]] || return 1
-  printf '%s\n' "$pid"
-}
-
 healthy() {
   curl --silent --fail --max-time 2 "$URL/healthz" 2>/dev/null | grep -q SERVING
 }
 
-port_in_use() {
-  # bash's /dev/tcp needs no extra tools; a successful connect means something is listening.
-  (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null
-}
-
-log_tail() {
-  if [[ -f "$LOG_FILE" ]]; then
-    log "last lines of $LOG_FILE:"
-    tail -n 40 "$LOG_FILE" >&2 || true
-  fi
-}
-
 cmd_start() {
   command -v curl >/dev/null 2>&1 || die "curl is required to probe $URL/healthz"
-  local pid
-  if pid="$(our_pid)"; then
-    if healthy; then
-      log "already running (pid $pid)"
-      printf '%s\n' "$URL"
-      return 0
-    fi
-    log "pid $pid is running but $URL/healthz does not answer; waiting for it"
-  else
-    rm -f "$PID_FILE"
-    for port in "$HTTP_PORT" "$GRPC_PORT"; do
-      port_in_use "$port" &&
-        die "port $HOST:$port is already in use by a process this script did not start; set OPENFGA_HTTP_PORT/OPENFGA_GRPC_PORT"
-    done
-    cmd_ensure >/dev/null
-    log "starting OpenFGA $OPENFGA_VERSION on $URL (gRPC $HOST:$GRPC_PORT), log $LOG_FILE"
-    # setsid detaches the server from the caller's process group so a CI step that kills its job
-    # group does not take the server down mid-run; it execs (no fork) here, so $! is the server's pid.
-    local launcher=()
-    command -v setsid >/dev/null 2>&1 && launcher=(setsid)
-    "${launcher[@]}" "$BIN" run \
-      --datastore-engine memory \
-      --http-addr "$HOST:$HTTP_PORT" \
-      --grpc-addr "$HOST:$GRPC_PORT" \
-      --playground-enabled=false \
-      --metrics-enabled=false \
-      --log-format text \
-      --log-level info \
-      </dev/null >"$LOG_FILE" 2>&1 &
-    pid=$!
-    printf '%s\n' "$pid" >"$PID_FILE"
-  fi
-
-  # SECONDS ticks in whole seconds, so compare with ">" to never wait less than the timeout.
-  local started=$SECONDS
-  until healthy; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      rm -f "$PID_FILE"
-      log_tail
-      die "OpenFGA exited before answering $URL/healthz"
-    fi
-    if ((SECONDS - started > START_TIMEOUT)); then
-      kill "$pid" 2>/dev/null || true
-      rm -f "$PID_FILE"
-      log_tail
-      die "OpenFGA did not answer $URL/healthz within ${START_TIMEOUT}s"
-    fi
-    sleep 0.5
-  done
-  log "ready (pid $pid)"
+  our_pid >/dev/null || cmd_ensure >/dev/null
+  start_in_background "$HTTP_PORT" "$GRPC_PORT" -- "$BIN" run \
+    --datastore-engine memory \
+    --http-addr "$HOST:$HTTP_PORT" \
+    --grpc-addr "$HOST:$GRPC_PORT" \
+    --playground-enabled=false \
+    --metrics-enabled=false \
+    --log-format text \
+    --log-level info
   printf '%s\n' "$URL"
-}
-
-cmd_stop() {
-  local pid
-  if ! pid="$(our_pid)"; then
-    rm -f "$PID_FILE"
-    log "not running on port $HTTP_PORT (no live pid file at $PID_FILE)"
-    return 0
-  fi
-  kill "$pid"
-  for _ in $(seq 1 40); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.25
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    log "pid $pid ignored SIGTERM for 10s; sending SIGKILL"
-    kill -9 "$pid" 2>/dev/null || true
-  fi
-  rm -f "$PID_FILE"
-  log "stopped (pid $pid)"
 }
 
 case "${1:-}" in
 ensure) cmd_ensure ;;
 start) cmd_start ;;
-stop) cmd_stop ;;
+stop) stop_background ;;
 url) printf '%s\n' "$URL" ;;
 *)
   printf 'usage: %s {ensure|start|stop|url}\n' "$0" >&2

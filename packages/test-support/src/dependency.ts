@@ -42,6 +42,8 @@ export interface Dependency<TClient> {
   readonly kind: string;
   /** The variables `cluster` mode needs; all are checked before anything connects. */
   readonly variables: readonly string[];
+  /** How long `local` may take to start its engine; the factory's bound in local mode is the larger of this and connectTimeoutMs. */
+  readonly startTimeoutMs?: number;
   /** The redacted target `live` would connect to, read from the variables. */
   describeTarget(env: EnvironmentVariables): string;
   /** Builds the in-process double (`repo`, and `local` unless `local` is given). */

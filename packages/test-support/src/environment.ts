@@ -172,6 +172,11 @@ async function openDependency<C>(
         ? dependency.local.bind(dependency)
         : dependency.double.bind(dependency);
   const fullContext: DependencyContext = { ...context, signal: abort.signal };
+  // Starting a local engine is not connecting: it gets its own, longer bound.
+  const boundMs =
+    mode === "local" && dependency.local
+      ? Math.max(context.connectTimeoutMs, dependency.startTimeoutMs ?? 0)
+      : context.connectTimeoutMs;
   const attempt = build(fullContext);
   if (!bounded) {
     return attempt.catch((error: unknown) => {
@@ -185,12 +190,12 @@ async function openDependency<C>(
       reject(
         new TestSupportError(
           "CONNECT_TIMEOUT",
-          `dependency "${name}" (${dependency.kind}) did not answer within ${context.connectTimeoutMs} ms at ${target}. ` +
+          `dependency "${name}" (${dependency.kind}) did not answer within ${boundMs} ms at ${target}. ` +
             `Is the server running and reachable from here? Check ${dependency.variables.join(", ") || "its configuration"}, ` +
             "or raise the bound with connectTimeoutMs / INTEGRATION_CONNECT_TIMEOUT_MS.",
         ),
       );
-    }, context.connectTimeoutMs);
+    }, boundMs);
   });
   try {
     return await Promise.race([attempt, timeout]);

@@ -31,3 +31,18 @@ export { looksLikeTestDatabase } from "./postgres/safety.js";
 export { redactTarget } from "./redact.js";
 export { type RedisClient, type RedisOptions, redis } from "./redis/redis.js";
 export { resolveArtifactsDir, type TelemetryEvent, type TelemetrySink } from "./telemetry.js";
+export type { StubCall, StubWorkflowBehaviour, StubWorkflowContext, TemporalStub } from "./temporal/stub.js";
+export {
+  TEMPORAL_CLI_VARIABLE,
+  type TemporalClient,
+  type TemporalOptions,
+  type TemporalWorkflowClient,
+  temporal,
+  uniqueWorkflowId,
+} from "./temporal/temporal.js";
+export {
+  bundleWorkflows,
+  type RunningWorker,
+  runTemporalWorker,
+  type WorkflowBundle,
+} from "./temporal/worker.js";
