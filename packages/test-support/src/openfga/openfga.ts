@@ -11,6 +11,7 @@ import axios, { type AxiosInstance } from "axios";
 import type { Dependency, DependencyContext, DependencyHandle, EnvironmentVariables } from "../dependency.js";
 import { errorText, TestSupportError } from "../errors.js";
 import { redactTarget } from "../redact.js";
+import { readUrlVariable } from "../variables.js";
 import { createInMemoryAxios, IN_MEMORY_API_URL } from "./memory/adapter.js";
 import { InMemoryOpenFga } from "./memory/server.js";
 import type { TupleKey } from "./memory/tuples.js";
@@ -226,16 +227,14 @@ export function openfga(options: OpenFgaOptions): Dependency<OpenFgaDependencyCl
       return open(context, wire, "in-memory-openfga", "in-process", undefined);
     },
     async live(context) {
+      readUrlVariable(
+        context.env,
+        apiUrlEnv,
+        "openfga",
+        ["http:", "https:"],
+        "the OpenFGA HTTP API, e.g. http://127.0.0.1:8080",
+      );
       const raw = context.env[apiUrlEnv] ?? "";
-      try {
-        const url = new URL(raw);
-        if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error("not http");
-      } catch {
-        throw new TestSupportError(
-          "INVALID_OPTIONS",
-          `${apiUrlEnv} is not an http(s) URL (${redactTarget(raw) || "empty"}); set it to the OpenFGA HTTP API, e.g. http://127.0.0.1:8080.`,
-        );
-      }
       const wire = {
         axios: axios.create({ timeout: context.connectTimeoutMs }),
         apiUrl: raw,

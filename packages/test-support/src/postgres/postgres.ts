@@ -1,8 +1,9 @@
 import pg from "pg";
 import { newDb } from "pg-mem";
-import type { Dependency, DependencyContext, DependencyHandle, EnvironmentVariables } from "../dependency.js";
+import type { Dependency, DependencyContext, DependencyHandle } from "../dependency.js";
 import { errorText, TestSupportError } from "../errors.js";
 import { redactTarget, scrub, secretsOf } from "../redact.js";
+import { readUrlVariable } from "../variables.js";
 import { type Migration, readMigrations } from "./migrations.js";
 import { assertCleanupAllowed } from "./safety.js";
 import { reportSqlState } from "./sqlstate.js";
@@ -24,26 +25,6 @@ export type PostgresClient = pg.Pool;
 
 function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
-}
-
-function readUrl(urlEnv: string, env: EnvironmentVariables): URL {
-  const raw = env[urlEnv] ?? "";
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new TestSupportError(
-      "INVALID_OPTIONS",
-      `${urlEnv} is not a URL (${redactTarget(raw) || "empty"}); set it to postgres://user:password@host:5432/app_test.`,
-    );
-  }
-  if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") {
-    throw new TestSupportError(
-      "INVALID_OPTIONS",
-      `${urlEnv} uses ${url.protocol}// but postgres needs postgres:// or postgresql:// (got ${redactTarget(raw)}).`,
-    );
-  }
-  return url;
 }
 
 /** A schema name owned by one environment: it_<service>_<instance>. */
@@ -112,7 +93,13 @@ export function postgres(options: PostgresOptions): Dependency<PostgresClient> {
     },
     async live(context: DependencyContext): Promise<DependencyHandle<PostgresClient>> {
       const raw = context.env[options.urlEnv] ?? "";
-      const url = readUrl(options.urlEnv, context.env);
+      const url = readUrlVariable(
+        context.env,
+        options.urlEnv,
+        "postgres",
+        ["postgres:", "postgresql:"],
+        "postgres://user:password@host:5432/app_test",
+      );
       const target = redactTarget(raw);
       const secrets = secretsOf(raw);
       const allowNonTestDatabase = options.allowNonTestDatabase === true;

@@ -1,8 +1,9 @@
 import { Redis } from "ioredis";
 import RedisMock from "ioredis-mock";
-import type { Dependency, DependencyContext, DependencyHandle, EnvironmentVariables } from "../dependency.js";
+import type { Dependency, DependencyContext, DependencyHandle } from "../dependency.js";
 import { errorText, TestSupportError } from "../errors.js";
 import { redactTarget, scrub, secretsOf } from "../redact.js";
+import { readUrlVariable } from "../variables.js";
 
 /** Options of the redis dependency. */
 export interface RedisOptions {
@@ -32,26 +33,6 @@ export async function deleteOwnedKeys(raw: Redis, prefix: string): Promise<numbe
     if (keys.length > 0) deleted += await raw.del(...keys);
   } while (cursor !== "0");
   return deleted;
-}
-
-function readUrl(urlEnv: string, env: EnvironmentVariables): string {
-  const raw = env[urlEnv] ?? "";
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new TestSupportError(
-      "INVALID_OPTIONS",
-      `${urlEnv} is not a URL (${redactTarget(raw) || "empty"}); set it to redis://host:6379 (or redis://:password@host:6379/0).`,
-    );
-  }
-  if (url.protocol !== "redis:" && url.protocol !== "rediss:") {
-    throw new TestSupportError(
-      "INVALID_OPTIONS",
-      `${urlEnv} uses ${url.protocol}// but redis needs redis:// or rediss:// (got ${redactTarget(raw)}).`,
-    );
-  }
-  return raw;
 }
 
 /**
@@ -104,7 +85,13 @@ export function redis(options: RedisOptions): Dependency<RedisClient> {
       return handleFor(client, admin, prefix, "ioredis-mock", "in-process");
     },
     async live(context: DependencyContext): Promise<DependencyHandle<RedisClient>> {
-      const url = readUrl(options.urlEnv, context.env);
+      const url = readUrlVariable(
+        context.env,
+        options.urlEnv,
+        "redis",
+        ["redis:", "rediss:"],
+        "redis://host:6379 (or redis://:password@host:6379/0)",
+      ).toString();
       const target = redactTarget(url);
       const secrets = secretsOf(url);
       const prefix = keyPrefixFor(context.service, context.instanceId);

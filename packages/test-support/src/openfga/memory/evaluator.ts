@@ -402,28 +402,21 @@ export class Evaluator {
   }
 }
 
-/** Union: true if any branch is true; else the first failure; else a cycle if any; else false. */
-function any(branches: (() => Outcome)[]): Outcome {
+/**
+ * Combines branch outcomes: the first branch equal to `decisive` settles it (true for a union, false for
+ * an intersection); otherwise the first failure, else a cycle if any branch hit one, else !decisive.
+ */
+function combine(branches: (() => Outcome)[], decisive: boolean): Outcome {
   let failure: Failure | undefined;
   let cycle = false;
   for (const branch of branches) {
     const outcome = branch();
-    if (outcome === true) return true;
+    if (outcome === decisive) return decisive;
     if (isFailure(outcome)) failure ??= outcome;
     if (outcome === CYCLE) cycle = true;
   }
-  return failure ?? (cycle ? CYCLE : false);
+  return failure ?? (cycle ? CYCLE : !decisive);
 }
 
-/** Intersection: false if any branch is false; else the first failure; else a cycle if any; else true. */
-function all(branches: (() => Outcome)[]): Outcome {
-  let failure: Failure | undefined;
-  let cycle = false;
-  for (const branch of branches) {
-    const outcome = branch();
-    if (outcome === false) return false;
-    if (isFailure(outcome)) failure ??= outcome;
-    if (outcome === CYCLE) cycle = true;
-  }
-  return failure ?? (cycle ? CYCLE : true);
-}
+const any = (branches: (() => Outcome)[]) => combine(branches, true);
+const all = (branches: (() => Outcome)[]) => combine(branches, false);
