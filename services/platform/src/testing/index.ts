@@ -1,0 +1,114 @@
+import http2 from "node:http2";
+import {
+  type Client,
+  createClient,
+  createRouterTransport,
+  type ServiceImpl,
+  type Transport,
+} from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { type Dependency, openfga, postgres, TestSupportError } from "@org/test-support";
+import { PlatformService } from "../gen/platform/v1/platform_pb.js";
+import { platformMigrations } from "../migrate.js";
+import { createPlatformService, type PlatformDependencies } from "../service.js";
+
+/** GET /healthz over cleartext HTTP/2 (the service speaks nothing else); resolves on 200. */
+export function probeHealth(baseUrl: string, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const session = http2.connect(baseUrl);
+    const timer = setTimeout(() => {
+      session.destroy();
+      reject(new Error(`no answer within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const finish = (error?: Error) => {
+      clearTimeout(timer);
+      session.close();
+      if (error) reject(error);
+      else resolve();
+    };
+    session.on("error", finish);
+    const request = session.request({ ":path": "/healthz" });
+    request.on("response", (headers) => {
+      const status = Number(headers[":status"]);
+      finish(status === 200 ? undefined : new Error(`HTTP ${status}`));
+    });
+    request.on("error", finish);
+    request.end();
+  });
+}
+
+/** The platform's own dependencies, as its consumers' environments build them. */
+export const platformModel = new URL("../../authz.fga", import.meta.url);
+export const platformDatabase = () =>
+  postgres({ migrations: platformMigrations, urlEnv: "PLATFORM_DATABASE_URL" });
+export const platformAuthz = () => openfga({ model: platformModel });
+
+/** A typed client of the platform service. */
+export type PlatformClient = Client<typeof PlatformService>;
+
+/**
+ * A Connect router transport running the platform's real handlers in-process on the given clients
+ * (doubles in a test), with per-method overrides. Without `deps`, only the overrides answer and any
+ * other method fails with Unimplemented, naming it.
+ */
+export function createPlatformTransport(
+  deps: PlatformDependencies | undefined,
+  overrides: Partial<ServiceImpl<typeof PlatformService>> = {},
+): Transport {
+  const handlers = deps ? { ...createPlatformService(deps), ...overrides } : overrides;
+  return createRouterTransport(({ service }) => service(PlatformService, handlers));
+}
+
+/**
+ * The platform as a dependency of a suite: in repo/local its handlers run in-process on doubles of
+ * its database and OpenFGA; in cluster a gRPC client reaches the running service at PLATFORM_GRPC_URL.
+ */
+export function platformService(options: { urlEnv?: string } = {}): Dependency<PlatformClient> {
+  const urlEnv = options.urlEnv ?? "PLATFORM_GRPC_URL";
+  const db = platformDatabase();
+  const authz = platformAuthz();
+  return {
+    kind: "grpc:platform",
+    variables: [urlEnv],
+    describeTarget: (env) => env[urlEnv] ?? "",
+    async double(context) {
+      const database = await db.double(context);
+      const fga = await authz.double(context).catch(async (error: unknown) => {
+        await database.close();
+        throw error;
+      });
+      const transport = createPlatformTransport({ db: database.client, authz: fga.client });
+      return {
+        client: createClient(PlatformService, transport),
+        implementation: "router-transport",
+        target: "in-process",
+        reset: async () => {
+          await Promise.all([database.reset(), fga.reset()]);
+        },
+        close: async () => {
+          await Promise.allSettled([database.close(), fga.close()]);
+        },
+      };
+    },
+    async live(context) {
+      const baseUrl = context.env[urlEnv] ?? "";
+      try {
+        await probeHealth(baseUrl, context.connectTimeoutMs);
+      } catch (error) {
+        throw new TestSupportError(
+          "CONNECT_FAILED",
+          `the platform service at ${baseUrl} did not answer /healthz: ${(error as Error).message}. Start it (pnpm --filter @org/platform start) and check ${urlEnv}.`,
+        );
+      }
+      const transport = createGrpcTransport({ baseUrl });
+      return {
+        client: createClient(PlatformService, transport),
+        implementation: "grpc",
+        target: baseUrl,
+        // Suites isolate with a tenant of their own; the running service's data is not ours to reset.
+        reset: async () => {},
+        close: async () => {},
+      };
+    },
+  };
+}
