@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Starts or stops one built reference service (services/<name>, `node dist/main.js`) on 127.0.0.1, with
+# the dependencies its environment names, and waits until its /healthz answers over HTTP/2.
+#
+#   scripts/service.sh <name> start   needs <NAME>_PORT and the service's own variables; prints its URL
+#   scripts/service.sh <name> stop
+set -euo pipefail
+
+SERVICE="${1:?usage: scripts/service.sh <name> start|stop}"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VAR_PREFIX="$(printf '%s' "$SERVICE" | tr '[:lower:]-' '[:upper:]_')"
+PORT_VAR="${VAR_PREFIX}_PORT"
+PORT="${!PORT_VAR:?set $PORT_VAR}"
+NAME="$SERVICE"
+PROCESS=node
+PID_FILE="${TMPDIR:-/tmp}/org-integration-service-$SERVICE-$PORT.pid"
+LOG_FILE="${TMPDIR:-/tmp}/org-integration-service-$SERVICE-$PORT.log"
+START_TIMEOUT="${SERVICE_START_TIMEOUT:-60}"
+# shellcheck source=lib/background-server.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/background-server.sh"
+
+healthy() { curl --silent --fail --max-time 2 --http2-prior-knowledge "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1; }
+
+case "${2:-}" in
+start)
+  [[ -f "$ROOT/services/$SERVICE/dist/main.js" ]] || die "services/$SERVICE is not built (pnpm --filter @org/$SERVICE build)"
+  start_in_background "$PORT" -- node "$ROOT/services/$SERVICE/dist/main.js"
+  printf 'http://127.0.0.1:%s\n' "$PORT"
+  ;;
+stop) stop_background ;;
+*)
+  printf 'usage: %s <name> start|stop\n' "$0" >&2
+  exit 2
+  ;;
+esac
