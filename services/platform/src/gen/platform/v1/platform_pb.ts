@@ -2,18 +2,15 @@
 // @generated from file platform/v1/platform.proto (package platform.v1, syntax proto3)
 /* eslint-disable */
 
-import type { Message } from "@bufbuild/protobuf";
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file platform/v1/platform.proto.
  */
-export const file_platform_v1_platform: GenFile =
-  /*@__PURE__*/
-  fileDesc(
-    "ChpwbGF0Zm9ybS92MS9wbGF0Zm9ybS5wcm90bxILcGxhdGZvcm0udjEiOQoGVGVuYW50EgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSFQoNb3duZXJfdXNlcl9pZBgDIAEoCSI6CgZNZW1iZXISDwoHdXNlcl9pZBgBIAEoCRIfCgRyb2xlGAIgASgOMhEucGxhdGZvcm0udjEuUm9sZSI6ChNDcmVhdGVUZW5hbnRSZXF1ZXN0EgwKBG5hbWUYASABKAkSFQoNb3duZXJfdXNlcl9pZBgCIAEoCSI7ChRDcmVhdGVUZW5hbnRSZXNwb25zZRIjCgZ0ZW5hbnQYASABKAsyEy5wbGF0Zm9ybS52MS5UZW5hbnQiJQoQR2V0VGVuYW50UmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkiOAoRR2V0VGVuYW50UmVzcG9uc2USIwoGdGVuYW50GAEgASgLMhMucGxhdGZvcm0udjEuVGVuYW50IlcKEEFkZE1lbWJlclJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSHwoEcm9sZRgDIAEoDjIRLnBsYXRmb3JtLnYxLlJvbGUiOAoRQWRkTWVtYmVyUmVzcG9uc2USIwoGbWVtYmVyGAEgASgLMhMucGxhdGZvcm0udjEuTWVtYmVyIicKEkxpc3RNZW1iZXJzUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkiOwoTTGlzdE1lbWJlcnNSZXNwb25zZRIkCgdtZW1iZXJzGAEgAygLMhMucGxhdGZvcm0udjEuTWVtYmVyImUKEkNoZWNrQWNjZXNzUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIrCgpwZXJtaXNzaW9uGAMgASgOMhcucGxhdGZvcm0udjEuUGVybWlzc2lvbiImChNDaGVja0FjY2Vzc1Jlc3BvbnNlEg8KB2FsbG93ZWQYASABKAgqPQoEUm9sZRIUChBST0xFX1VOU1BFQ0lGSUVEEAASDwoLUk9MRV9NRU1CRVIQARIOCgpST0xFX0FETUlOEAIqVAoKUGVybWlzc2lvbhIaChZQRVJNSVNTSU9OX1VOU1BFQ0lGSUVEEAASEwoPUEVSTUlTU0lPTl9WSUVXEAESFQoRUEVSTUlTU0lPTl9NQU5BR0UQAjKiAwoPUGxhdGZvcm1TZXJ2aWNlElMKDENyZWF0ZVRlbmFudBIgLnBsYXRmb3JtLnYxLkNyZWF0ZVRlbmFudFJlcXVlc3QaIS5wbGF0Zm9ybS52MS5DcmVhdGVUZW5hbnRSZXNwb25zZRJKCglHZXRUZW5hbnQSHS5wbGF0Zm9ybS52MS5HZXRUZW5hbnRSZXF1ZXN0Gh4ucGxhdGZvcm0udjEuR2V0VGVuYW50UmVzcG9uc2USSgoJQWRkTWVtYmVyEh0ucGxhdGZvcm0udjEuQWRkTWVtYmVyUmVxdWVzdBoeLnBsYXRmb3JtLnYxLkFkZE1lbWJlclJlc3BvbnNlElAKC0xpc3RNZW1iZXJzEh8ucGxhdGZvcm0udjEuTGlzdE1lbWJlcnNSZXF1ZXN0GiAucGxhdGZvcm0udjEuTGlzdE1lbWJlcnNSZXNwb25zZRJQCgtDaGVja0FjY2VzcxIfLnBsYXRmb3JtLnYxLkNoZWNrQWNjZXNzUmVxdWVzdBogLnBsYXRmb3JtLnYxLkNoZWNrQWNjZXNzUmVzcG9uc2ViBnByb3RvMw",
-  );
+export const file_platform_v1_platform: GenFile = /*@__PURE__*/
+  fileDesc("ChpwbGF0Zm9ybS92MS9wbGF0Zm9ybS5wcm90bxILcGxhdGZvcm0udjEiOQoGVGVuYW50EgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSFQoNb3duZXJfdXNlcl9pZBgDIAEoCSI6CgZNZW1iZXISDwoHdXNlcl9pZBgBIAEoCRIfCgRyb2xlGAIgASgOMhEucGxhdGZvcm0udjEuUm9sZSI6ChNDcmVhdGVUZW5hbnRSZXF1ZXN0EgwKBG5hbWUYASABKAkSFQoNb3duZXJfdXNlcl9pZBgCIAEoCSI7ChRDcmVhdGVUZW5hbnRSZXNwb25zZRIjCgZ0ZW5hbnQYASABKAsyEy5wbGF0Zm9ybS52MS5UZW5hbnQiJQoQR2V0VGVuYW50UmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkiOAoRR2V0VGVuYW50UmVzcG9uc2USIwoGdGVuYW50GAEgASgLMhMucGxhdGZvcm0udjEuVGVuYW50IlcKEEFkZE1lbWJlclJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSHwoEcm9sZRgDIAEoDjIRLnBsYXRmb3JtLnYxLlJvbGUiOAoRQWRkTWVtYmVyUmVzcG9uc2USIwoGbWVtYmVyGAEgASgLMhMucGxhdGZvcm0udjEuTWVtYmVyIicKEkxpc3RNZW1iZXJzUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkiOwoTTGlzdE1lbWJlcnNSZXNwb25zZRIkCgdtZW1iZXJzGAEgAygLMhMucGxhdGZvcm0udjEuTWVtYmVyImUKEkNoZWNrQWNjZXNzUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIrCgpwZXJtaXNzaW9uGAMgASgOMhcucGxhdGZvcm0udjEuUGVybWlzc2lvbiImChNDaGVja0FjY2Vzc1Jlc3BvbnNlEg8KB2FsbG93ZWQYASABKAgqPQoEUm9sZRIUChBST0xFX1VOU1BFQ0lGSUVEEAASDwoLUk9MRV9NRU1CRVIQARIOCgpST0xFX0FETUlOEAIqVAoKUGVybWlzc2lvbhIaChZQRVJNSVNTSU9OX1VOU1BFQ0lGSUVEEAASEwoPUEVSTUlTU0lPTl9WSUVXEAESFQoRUEVSTUlTU0lPTl9NQU5BR0UQAjKiAwoPUGxhdGZvcm1TZXJ2aWNlElMKDENyZWF0ZVRlbmFudBIgLnBsYXRmb3JtLnYxLkNyZWF0ZVRlbmFudFJlcXVlc3QaIS5wbGF0Zm9ybS52MS5DcmVhdGVUZW5hbnRSZXNwb25zZRJKCglHZXRUZW5hbnQSHS5wbGF0Zm9ybS52MS5HZXRUZW5hbnRSZXF1ZXN0Gh4ucGxhdGZvcm0udjEuR2V0VGVuYW50UmVzcG9uc2USSgoJQWRkTWVtYmVyEh0ucGxhdGZvcm0udjEuQWRkTWVtYmVyUmVxdWVzdBoeLnBsYXRmb3JtLnYxLkFkZE1lbWJlclJlc3BvbnNlElAKC0xpc3RNZW1iZXJzEh8ucGxhdGZvcm0udjEuTGlzdE1lbWJlcnNSZXF1ZXN0GiAucGxhdGZvcm0udjEuTGlzdE1lbWJlcnNSZXNwb25zZRJQCgtDaGVja0FjY2VzcxIfLnBsYXRmb3JtLnYxLkNoZWNrQWNjZXNzUmVxdWVzdBogLnBsYXRmb3JtLnYxLkNoZWNrQWNjZXNzUmVzcG9uc2ViBnByb3RvMw");
 
 /**
  * @generated from message platform.v1.Tenant
@@ -39,7 +36,8 @@ export type Tenant = Message<"platform.v1.Tenant"> & {
  * Describes the message platform.v1.Tenant.
  * Use `create(TenantSchema)` to create a new message.
  */
-export const TenantSchema: GenMessage<Tenant> = /*@__PURE__*/ messageDesc(file_platform_v1_platform, 0);
+export const TenantSchema: GenMessage<Tenant> = /*@__PURE__*/
+  messageDesc(file_platform_v1_platform, 0);
 
 /**
  * @generated from message platform.v1.Member
@@ -60,7 +58,8 @@ export type Member = Message<"platform.v1.Member"> & {
  * Describes the message platform.v1.Member.
  * Use `create(MemberSchema)` to create a new message.
  */
-export const MemberSchema: GenMessage<Member> = /*@__PURE__*/ messageDesc(file_platform_v1_platform, 1);
+export const MemberSchema: GenMessage<Member> = /*@__PURE__*/
+  messageDesc(file_platform_v1_platform, 1);
 
 /**
  * @generated from message platform.v1.CreateTenantRequest
@@ -83,8 +82,7 @@ export type CreateTenantRequest = Message<"platform.v1.CreateTenantRequest"> & {
  * Describes the message platform.v1.CreateTenantRequest.
  * Use `create(CreateTenantRequestSchema)` to create a new message.
  */
-export const CreateTenantRequestSchema: GenMessage<CreateTenantRequest> =
-  /*@__PURE__*/
+export const CreateTenantRequestSchema: GenMessage<CreateTenantRequest> = /*@__PURE__*/
   messageDesc(file_platform_v1_platform, 2);
 
 /**
@@ -101,8 +99,7 @@ export type CreateTenantResponse = Message<"platform.v1.CreateTenantResponse"> &
  * Describes the message platform.v1.CreateTenantResponse.
  * Use `create(CreateTenantResponseSchema)` to create a new message.
  */
-export const CreateTenantResponseSchema: GenMessage<CreateTenantResponse> =
-  /*@__PURE__*/
+export const CreateTenantResponseSchema: GenMessage<CreateTenantResponse> = /*@__PURE__*/
   messageDesc(file_platform_v1_platform, 3);
 
 /**
@@ -119,8 +116,7 @@ export type GetTenantRequest = Message<"platform.v1.GetTenantRequest"> & {
  * Describes the message platform.v1.GetTenantRequest.
  * Use `create(GetTenantRequestSchema)` to create a new message.
  */
-export const GetTenantRequestSchema: GenMessage<GetTenantRequest> =
-  /*@__PURE__*/
+export const GetTenantRequestSchema: GenMessage<GetTenantRequest> = /*@__PURE__*/
   messageDesc(file_platform_v1_platform, 4);
 
 /**
@@ -137,8 +133,7 @@ export type GetTenantResponse = Message<"platform.v1.GetTenantResponse"> & {
  * Describes the message platform.v1.GetTenantResponse.
  * Use `create(GetTenantResponseSchema)` to create a new message.
  */
-export const GetTenantResponseSchema: GenMessage<GetTenantResponse> =
-  /*@__PURE__*/
+export const GetTenantResponseSchema: GenMessage<GetTenantResponse> = /*@__PURE__*/
   messageDesc(file_platform_v1_platform, 5);
 
 /**
@@ -165,8 +160,7 @@ export type AddMemberRequest = Message<"platform.v1.AddMemberRequest"> & {
  * Describes the message platform.v1.AddMemberRequest.
  * Use `create(AddMemberRequestSchema)` to create a new message.
  */
-export const AddMemberRequestSchema: GenMessage<AddMemberRequest> =
-  /*@__PURE__*/
+export const AddMemberRequestSchema: GenMessage<AddMemberRequest> = /*@__PURE__*/
   messageDesc(file_platform_v1_platform, 6);
 
 /**
@@ -183,8 +177,7 @@ export type AddMemberResponse = Message<"platform.v1.AddMemberResponse"> & {
  * Describes the message platform.v1.AddMemberResponse.
  * Use `create(AddMemberResponseSchema)` to create a new message.
  */
-export const AddMemberResponseSchema: GenMessage<AddMemberResponse> =
-  /*@__PURE__*/
+export const AddMemberResponseSchema: GenMessage<AddMemberResponse> = /*@__PURE__*/
   messageDesc(file_platform_v1_platform, 7);
 
 /**
@@ -201,8 +194,7 @@ export type ListMembersRequest = Message<"platform.v1.ListMembersRequest"> & {
  * Describes the message platform.v1.ListMembersRequest.
  * Use `create(ListMembersRequestSchema)` to create a new message.
  */
-export const ListMembersRequestSchema: GenMessage<ListMembersRequest> =
-  /*@__PURE__*/
+export const ListMembersRequestSchema: GenMessage<ListMembersRequest> = /*@__PURE__*/
   messageDesc(file_platform_v1_platform, 8);
 
 /**
@@ -219,8 +211,7 @@ export type ListMembersResponse = Message<"platform.v1.ListMembersResponse"> & {
  * Describes the message platform.v1.ListMembersResponse.
  * Use `create(ListMembersResponseSchema)` to create a new message.
  */
-export const ListMembersResponseSchema: GenMessage<ListMembersResponse> =
-  /*@__PURE__*/
+export const ListMembersResponseSchema: GenMessage<ListMembersResponse> = /*@__PURE__*/
   messageDesc(file_platform_v1_platform, 9);
 
 /**
@@ -247,8 +238,7 @@ export type CheckAccessRequest = Message<"platform.v1.CheckAccessRequest"> & {
  * Describes the message platform.v1.CheckAccessRequest.
  * Use `create(CheckAccessRequestSchema)` to create a new message.
  */
-export const CheckAccessRequestSchema: GenMessage<CheckAccessRequest> =
-  /*@__PURE__*/
+export const CheckAccessRequestSchema: GenMessage<CheckAccessRequest> = /*@__PURE__*/
   messageDesc(file_platform_v1_platform, 10);
 
 /**
@@ -265,8 +255,7 @@ export type CheckAccessResponse = Message<"platform.v1.CheckAccessResponse"> & {
  * Describes the message platform.v1.CheckAccessResponse.
  * Use `create(CheckAccessResponseSchema)` to create a new message.
  */
-export const CheckAccessResponseSchema: GenMessage<CheckAccessResponse> =
-  /*@__PURE__*/
+export const CheckAccessResponseSchema: GenMessage<CheckAccessResponse> = /*@__PURE__*/
   messageDesc(file_platform_v1_platform, 11);
 
 /**
@@ -292,7 +281,8 @@ export enum Role {
 /**
  * Describes the enum platform.v1.Role.
  */
-export const RoleSchema: GenEnum<Role> = /*@__PURE__*/ enumDesc(file_platform_v1_platform, 0);
+export const RoleSchema: GenEnum<Role> = /*@__PURE__*/
+  enumDesc(file_platform_v1_platform, 0);
 
 /**
  * @generated from enum platform.v1.Permission
@@ -317,7 +307,8 @@ export enum Permission {
 /**
  * Describes the enum platform.v1.Permission.
  */
-export const PermissionSchema: GenEnum<Permission> = /*@__PURE__*/ enumDesc(file_platform_v1_platform, 1);
+export const PermissionSchema: GenEnum<Permission> = /*@__PURE__*/
+  enumDesc(file_platform_v1_platform, 1);
 
 /**
  * Tenants and their members. Access is decided by OpenFGA: admins are members, members can view a
@@ -333,7 +324,7 @@ export const PlatformService: GenService<{
     methodKind: "unary";
     input: typeof CreateTenantRequestSchema;
     output: typeof CreateTenantResponseSchema;
-  };
+  },
   /**
    * @generated from rpc platform.v1.PlatformService.GetTenant
    */
@@ -341,7 +332,7 @@ export const PlatformService: GenService<{
     methodKind: "unary";
     input: typeof GetTenantRequestSchema;
     output: typeof GetTenantResponseSchema;
-  };
+  },
   /**
    * @generated from rpc platform.v1.PlatformService.AddMember
    */
@@ -349,7 +340,7 @@ export const PlatformService: GenService<{
     methodKind: "unary";
     input: typeof AddMemberRequestSchema;
     output: typeof AddMemberResponseSchema;
-  };
+  },
   /**
    * @generated from rpc platform.v1.PlatformService.ListMembers
    */
@@ -357,7 +348,7 @@ export const PlatformService: GenService<{
     methodKind: "unary";
     input: typeof ListMembersRequestSchema;
     output: typeof ListMembersResponseSchema;
-  };
+  },
   /**
    * @generated from rpc platform.v1.PlatformService.CheckAccess
    */
@@ -365,5 +356,7 @@ export const PlatformService: GenService<{
     methodKind: "unary";
     input: typeof CheckAccessRequestSchema;
     output: typeof CheckAccessResponseSchema;
-  };
-}> = /*@__PURE__*/ serviceDesc(file_platform_v1_platform, 0);
+  },
+}> = /*@__PURE__*/
+  serviceDesc(file_platform_v1_platform, 0);
+
