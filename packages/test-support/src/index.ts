@@ -13,6 +13,7 @@ export {
   type IntegrationEnvironmentOptions,
 } from "./environment.js";
 export { isTestSupportError, TestSupportError, type TestSupportErrorCode } from "./errors.js";
+export { type HttpOptions, type HttpUpstream, http } from "./http/http.js";
 export {
   INTEGRATION_MODE_VARIABLE,
   INTEGRATION_MODES,
