@@ -4,6 +4,7 @@
 #
 #   scripts/service.sh <name> start   needs <NAME>_PORT and the service's own variables; prints its URL
 #   scripts/service.sh <name> stop
+# SERVICE_ENTRY runs another built file than services/<name>/dist/main.js (e.g. a companion process).
 set -euo pipefail
 
 SERVICE="${1:?usage: scripts/service.sh <name> start|stop}"
@@ -19,12 +20,17 @@ START_TIMEOUT="${SERVICE_START_TIMEOUT:-60}"
 # shellcheck source=lib/background-server.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/background-server.sh"
 
-healthy() { curl --silent --fail --max-time 2 --http2-prior-knowledge "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1; }
+ENTRY="${SERVICE_ENTRY:-$ROOT/services/$SERVICE/dist/main.js}"
+# The services speak cleartext HTTP/2; a companion process may speak HTTP/1.1.
+healthy() {
+  curl --silent --fail --max-time 2 --http2-prior-knowledge "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 ||
+    curl --silent --fail --max-time 2 "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1
+}
 
 case "${2:-}" in
 start)
-  [[ -f "$ROOT/services/$SERVICE/dist/main.js" ]] || die "services/$SERVICE is not built (pnpm --filter @org/$SERVICE build)"
-  start_in_background "$PORT" -- node "$ROOT/services/$SERVICE/dist/main.js"
+  [[ -f "$ENTRY" ]] || die "$ENTRY is not built (pnpm exec turbo run build --filter='./services/*')"
+  start_in_background "$PORT" -- node "$ENTRY"
   printf 'http://127.0.0.1:%s\n' "$PORT"
   ;;
 stop) stop_background ;;

@@ -1,0 +1,132 @@
+import {
+  type Client,
+  createClient,
+  createRouterTransport,
+  type ServiceImpl,
+  type Transport,
+} from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { type PlatformClient, platformService, probeHealth } from "@org/platform/testing";
+import {
+  type Dependency,
+  type DependencyHandle,
+  http,
+  postgres,
+  redis,
+  TestSupportError,
+} from "@org/test-support";
+import { HttpResponse, http as route } from "msw";
+import { ThreadsService } from "../gen/threads/v1/threads_pb.js";
+import { completionResponse } from "../provider.js";
+import { createThreadsService, type ThreadsDependencies } from "../service.js";
+
+/** A typed client of the threads service. */
+export type ThreadsClient = Client<typeof ThreadsService>;
+
+/** What a suite of (or against) threads gets: threads, and the platform threads checks access with. */
+export interface ThreadsTestClients {
+  threads: ThreadsClient;
+  platform: PlatformClient;
+}
+
+/** The deterministic provider as MSW handlers, answering exactly as the provider process does. */
+export const providerHandlers = [
+  route.post("*/v1/chat/completions", async ({ request }) =>
+    completionResponse((await request.json()) as Parameters<typeof completionResponse>[0]),
+  ),
+  route.get("*/healthz", () => HttpResponse.text("ok")),
+];
+
+export const threadsMigrations = new URL("../../migrations/", import.meta.url);
+
+/**
+ * A router transport running the threads handlers in-process, with per-method overrides; without `deps`
+ * only the overrides answer and any other method fails with Unimplemented, naming it.
+ */
+export function createThreadsTransport(
+  deps: ThreadsDependencies | undefined,
+  overrides: Partial<ServiceImpl<typeof ThreadsService>> = {},
+): Transport {
+  const handlers = deps ? { ...createThreadsService(deps), ...overrides } : overrides;
+  return createRouterTransport(({ service }) => service(ThreadsService, handlers));
+}
+
+/**
+ * Threads as a dependency: in repo/local its handlers run in-process on doubles of Postgres, Redis and
+ * the provider, calling an in-process platform (the same one the suite gets); in cluster, gRPC clients
+ * reach the running services at THREADS_GRPC_URL and PLATFORM_GRPC_URL.
+ */
+export function threadsService(
+  options: { rateLimitPerMinute?: number } = {},
+): Dependency<ThreadsTestClients> {
+  const urlEnv = "THREADS_GRPC_URL";
+  const platform = platformService();
+  const parts = {
+    db: postgres({ migrations: threadsMigrations, urlEnv: "THREADS_DATABASE_URL" }),
+    cache: redis({ urlEnv: "REDIS_URL" }),
+    llm: http({ baseUrlEnv: "LLM_BASE_URL", handlers: providerHandlers }),
+  };
+  return {
+    kind: "grpc:threads",
+    variables: [urlEnv, ...platform.variables],
+    describeTarget: (env) => `${env[urlEnv] ?? ""} (platform ${env.PLATFORM_GRPC_URL ?? ""})`,
+    async double(context) {
+      const opened: DependencyHandle<unknown>[] = [];
+      const openPart = async <T>(build: Promise<DependencyHandle<T>>) => {
+        const handle = await build;
+        opened.push(handle as DependencyHandle<unknown>);
+        return handle;
+      };
+      try {
+        const platformHandle = await openPart(platform.double(context));
+        const db = await openPart(parts.db.double(context));
+        const cache = await openPart(parts.cache.double(context));
+        const llm = await openPart(parts.llm.double(context));
+        const transport = createThreadsTransport({
+          db: db.client,
+          cache: cache.client,
+          platform: platformHandle.client,
+          llmFetch: llm.client.fetch,
+          rateLimitPerMinute: options.rateLimitPerMinute,
+        });
+        return {
+          client: { threads: createClient(ThreadsService, transport), platform: platformHandle.client },
+          implementation: "router-transport",
+          target: "in-process",
+          reset: async () => {
+            await Promise.all(opened.map((h) => h.reset()));
+          },
+          close: async () => {
+            await Promise.allSettled(opened.map((h) => h.close()));
+          },
+        };
+      } catch (error) {
+        await Promise.allSettled(opened.map((h) => h.close()));
+        throw error;
+      }
+    },
+    async live(context) {
+      const threadsUrl = context.env[urlEnv] ?? "";
+      try {
+        await probeHealth(threadsUrl, context.connectTimeoutMs);
+      } catch (error) {
+        throw new TestSupportError(
+          "CONNECT_FAILED",
+          `the threads service at ${threadsUrl} did not answer /healthz: ${(error as Error).message}. Start it and check ${urlEnv}.`,
+        );
+      }
+      const platformHandle = await platform.live(context);
+      return {
+        client: {
+          threads: createClient(ThreadsService, createGrpcTransport({ baseUrl: threadsUrl })),
+          platform: platformHandle.client,
+        },
+        implementation: "grpc",
+        target: threadsUrl,
+        // Suites isolate with a tenant and users of their own; the running services' data is not ours to reset.
+        reset: async () => {},
+        close: async () => {},
+      };
+    },
+  };
+}
