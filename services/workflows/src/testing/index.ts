@@ -1,0 +1,150 @@
+import { existsSync } from "node:fs";
+import {
+  type Client,
+  createClient,
+  createRouterTransport,
+  type ServiceImpl,
+  type Transport,
+} from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import type { PlatformClient } from "@org/platform/testing";
+import { probeHealth } from "@org/platform/testing";
+import {
+  type Dependency,
+  type DependencyContext,
+  type DependencyHandle,
+  postgres,
+  runTemporalWorker,
+  TestSupportError,
+  temporal,
+} from "@org/test-support";
+import { type ThreadsClient, threadsService } from "@org/threads/testing";
+import { createActivities } from "../activities.js";
+import { WorkflowsService } from "../gen/workflows/v1/workflows_pb.js";
+import { onboard } from "../onboarding.js";
+import { createWorkflowsService, type WorkflowsDependencies } from "../service.js";
+
+/** A typed client of the workflows service. */
+export type WorkflowsClient = Client<typeof WorkflowsService>;
+
+/** What a suite of workflows gets: workflows, and the threads and platform it works with. */
+export interface WorkflowsTestClients {
+  workflows: WorkflowsClient;
+  threads: ThreadsClient;
+  platform: PlatformClient;
+}
+
+export const workflowsMigrations = new URL("../../migrations/", import.meta.url);
+
+/** The workflow code next to this module: the .ts source under a test runner, the built .js otherwise. */
+export function onboardingWorkflowsPath(): URL {
+  const source = new URL("../workflows.ts", import.meta.url);
+  return existsSync(source) ? source : new URL("../workflows.js", import.meta.url);
+}
+export const ONBOARDING_TASK_QUEUE = "onboarding";
+
+/** A router transport running the workflows handlers in-process, with per-method overrides. */
+export function createWorkflowsTransport(
+  deps: WorkflowsDependencies | undefined,
+  overrides: Partial<ServiceImpl<typeof WorkflowsService>> = {},
+): Transport {
+  const handlers = deps ? { ...createWorkflowsService(deps), ...overrides } : overrides;
+  return createRouterTransport(({ service }) => service(WorkflowsService, handlers));
+}
+
+/**
+ * Workflows as a dependency. repo: its handlers in-process on doubles, Temporal's stub running the same
+ * onboarding steps with the real activities; local: the same, on a Temporal dev server with an
+ * in-process Worker; cluster: gRPC clients on WORKFLOWS_GRPC_URL, THREADS_GRPC_URL and PLATFORM_GRPC_URL.
+ */
+export function workflowsService(): Dependency<WorkflowsTestClients> {
+  const urlEnv = "WORKFLOWS_GRPC_URL";
+  const threads = threadsService();
+  const database = postgres({ migrations: workflowsMigrations, urlEnv: "WORKFLOWS_DATABASE_URL" });
+  const build = async (context: DependencyContext, engine: "stub" | "dev-server") => {
+    const opened: DependencyHandle<unknown>[] = [];
+    const track = async <T>(handle: Promise<DependencyHandle<T>>) => {
+      const h = await handle;
+      opened.push(h as DependencyHandle<unknown>);
+      return h;
+    };
+    try {
+      const threadsHandle = await track(threads.double(context));
+      const db = await track(database.double(context));
+      const activities = createActivities({ db: db.client, threads: threadsHandle.client.threads });
+      const workflows = temporal({
+        namespaceEnv: "TEMPORAL_NAMESPACE",
+        addressEnv: "TEMPORAL_ADDRESS",
+        taskQueue: ONBOARDING_TASK_QUEUE,
+        stub: {
+          onboarding: {
+            run: (_context, runId, tenantId, userId) =>
+              onboard(activities, String(runId), String(tenantId), String(userId)),
+          },
+        },
+      });
+      const engineHandle = await track(
+        engine === "stub" ? workflows.double(context) : workflows.local!(context),
+      );
+      const worker = await runTemporalWorker(engineHandle.client, {
+        workflowsPath: onboardingWorkflowsPath(),
+        activities,
+      });
+      const transport = createWorkflowsTransport({
+        db: db.client,
+        workflow: engineHandle.client.workflow,
+        taskQueue: ONBOARDING_TASK_QUEUE,
+      });
+      return {
+        client: {
+          workflows: createClient(WorkflowsService, transport),
+          threads: threadsHandle.client.threads,
+          platform: threadsHandle.client.platform,
+        },
+        implementation: engine === "stub" ? "router-transport+temporal-stub" : "router-transport+dev-server",
+        target: "in-process",
+        reset: async () => {
+          await Promise.all(opened.map((h) => h.reset()));
+        },
+        close: async () => {
+          await worker.shutdown();
+          await Promise.allSettled(opened.reverse().map((h) => h.close()));
+        },
+      } satisfies DependencyHandle<WorkflowsTestClients>;
+    } catch (error) {
+      await Promise.allSettled(opened.map((h) => h.close()));
+      throw error;
+    }
+  };
+  return {
+    kind: "grpc:workflows",
+    variables: [urlEnv, ...threads.variables],
+    startTimeoutMs: 30_000,
+    describeTarget: (env) => env[urlEnv] ?? "",
+    double: (context) => build(context, "stub"),
+    local: (context) => build(context, "dev-server"),
+    async live(context) {
+      const baseUrl = context.env[urlEnv] ?? "";
+      try {
+        await probeHealth(baseUrl, context.connectTimeoutMs);
+      } catch (error) {
+        throw new TestSupportError(
+          "CONNECT_FAILED",
+          `the workflows service at ${baseUrl} did not answer /healthz: ${(error as Error).message}. Start it and check ${urlEnv}.`,
+        );
+      }
+      const threadsHandle = await threads.live(context);
+      return {
+        client: {
+          workflows: createClient(WorkflowsService, createGrpcTransport({ baseUrl })),
+          threads: threadsHandle.client.threads,
+          platform: threadsHandle.client.platform,
+        },
+        implementation: "grpc",
+        target: baseUrl,
+        reset: async () => {},
+        close: async () => {},
+      };
+    },
+  };
+}
