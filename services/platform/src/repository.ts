@@ -56,4 +56,9 @@ export class TenantRepository {
     );
     return rows;
   }
+
+  async delete(tenantId: string): Promise<void> {
+    await this.db.query("delete from memberships where tenant_id = $1", [tenantId]);
+    await this.db.query("delete from tenants where id = $1", [tenantId]);
+  }
 }

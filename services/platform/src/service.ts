@@ -7,6 +7,7 @@ import {
   AddMemberResponseSchema,
   CheckAccessResponseSchema,
   CreateTenantResponseSchema,
+  DeleteTenantResponseSchema,
   GetTenantResponseSchema,
   ListMembersResponseSchema,
   MemberSchema,
@@ -126,6 +127,25 @@ export function createPlatformService(deps: PlatformDependencies): ServiceImpl<t
         object: `tenant:${tenant.id}`,
       });
       return create(CheckAccessResponseSchema, { allowed: allowed === true });
+    },
+
+    async deleteTenant(request) {
+      const tenant = await tenantOrThrow(request.tenantId);
+      const userId = required(request.userId, "user_id", USER_ID, "ada");
+      const object = `tenant:${tenant.id}`;
+      const { allowed } = await deps.authz.check({ user: `user:${userId}`, relation: "can_manage", object });
+      if (!allowed)
+        throw new ConnectError(`user ${userId} may not delete tenant ${tenant.id}`, Code.PermissionDenied);
+      await tenants.delete(tenant.id);
+      // Its access goes with it: every tuple on the tenant, page by page.
+      for (;;) {
+        const { tuples } = await deps.authz.read({ object }, { pageSize: 100 });
+        if (tuples.length === 0) break;
+        await deps.authz.deleteTuples(
+          tuples.map(({ key }) => ({ user: key.user, relation: key.relation, object: key.object })),
+        );
+      }
+      return create(DeleteTenantResponseSchema, {});
     },
   };
 }

@@ -8,6 +8,7 @@ import type pg from "pg";
 import {
   AskResponseSchema,
   CreateThreadResponseSchema,
+  DeleteThreadResponseSchema,
   ListMessagesResponseSchema,
   type Message,
   MessageSchema,
@@ -192,6 +193,24 @@ export function createThreadsService(deps: ThreadsDependencies): ServiceImpl<typ
         nextPageToken:
           rows.length > pageSize && last ? Buffer.from(String(last.seq)).toString("base64url") : "",
       });
+    },
+
+    async deleteThread(request) {
+      await threadOf(request.threadId, request.userId);
+      const { rows } = await deps.db.query<{ created_by: string }>(
+        "select created_by from threads where id = $1",
+        [request.threadId],
+      );
+      if (rows[0]?.created_by !== request.userId) {
+        throw new ConnectError(
+          `only the thread's creator may delete thread ${request.threadId}`,
+          Code.PermissionDenied,
+        );
+      }
+      await deps.db.query("delete from messages where thread_id = $1", [request.threadId]);
+      await deps.db.query("delete from threads where id = $1", [request.threadId]);
+      await deps.cache.del(`recent:${request.threadId}`);
+      return create(DeleteThreadResponseSchema, {});
     },
 
     async *ask(request) {

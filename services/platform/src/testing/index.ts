@@ -1,8 +1,11 @@
 import http2 from "node:http2";
 import {
   type Client,
+  Code,
+  ConnectError,
   createClient,
   createRouterTransport,
+  type Interceptor,
   type ServiceImpl,
   type Transport,
 } from "@connectrpc/connect";
@@ -35,6 +38,18 @@ export function probeHealth(baseUrl: string, timeoutMs: number): Promise<void> {
     request.on("error", finish);
     request.end();
   });
+}
+
+/** Deletes the given tenants (id → an admin) through the service; ones already gone are fine. */
+export async function deleteTenants(client: PlatformClient, tenants: Map<string, string>): Promise<void> {
+  for (const [tenantId, admin] of tenants) {
+    try {
+      await client.deleteTenant({ tenantId, userId: admin });
+    } catch (error) {
+      if (ConnectError.from(error).code !== Code.NotFound) throw error;
+    }
+  }
+  tenants.clear();
 }
 
 /** The platform's own dependencies, as its consumers' environments build them. */
@@ -100,15 +115,20 @@ export function platformService(options: { urlEnv?: string } = {}): Dependency<P
           `the platform service at ${baseUrl} did not answer /healthz: ${(error as Error).message}. Start it (pnpm --filter @org/platform start) and check ${urlEnv}.`,
         );
       }
-      const transport = createGrpcTransport({ baseUrl });
-      return {
-        client: createClient(PlatformService, transport),
-        implementation: "grpc",
-        target: baseUrl,
-        // Suites isolate with a tenant of their own; the running service's data is not ours to reset.
-        reset: async () => {},
-        close: async () => {},
+      // The running service's data is shared: remember the tenants this suite creates, and delete only those.
+      const created = new Map<string, string>();
+      const track: Interceptor = (next) => async (request) => {
+        const response = await next(request);
+        if (request.method.name === "CreateTenant" && !response.stream) {
+          const tenantId = (response.message as { tenant?: { id: string } }).tenant?.id;
+          if (tenantId)
+            created.set(tenantId, (request.message as unknown as { ownerUserId: string }).ownerUserId);
+        }
+        return response;
       };
+      const client = createClient(PlatformService, createGrpcTransport({ baseUrl, interceptors: [track] }));
+      const cleanUp = () => deleteTenants(client, created);
+      return { client, implementation: "grpc", target: baseUrl, reset: cleanUp, close: cleanUp };
     },
   };
 }

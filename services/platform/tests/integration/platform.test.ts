@@ -47,6 +47,23 @@ describe("platform service", () => {
     expect(members.map((m) => m.userId)).toEqual(["ada", "grace"]);
   });
 
+  test("only an admin deletes a tenant, and its members and access go with it", async ({ clients }) => {
+    const { tenant } = await clients.platform.createTenant({ name: unique("soylent"), ownerUserId: "ada" });
+    const tenantId = tenant?.id ?? "";
+    await clients.platform.addMember({ tenantId, userId: "grace", role: Role.MEMBER });
+    const denied = await connectCode(clients.platform.deleteTenant({ tenantId, userId: "grace" }));
+    expect(denied.code).toBe(Code.PermissionDenied);
+    await clients.platform.deleteTenant({ tenantId, userId: "ada" });
+    expect((await connectCode(clients.platform.getTenant({ tenantId }))).code).toBe(Code.NotFound);
+    expect(
+      (
+        await connectCode(
+          clients.platform.checkAccess({ tenantId, userId: "ada", permission: Permission.VIEW }),
+        )
+      ).code,
+    ).toBe(Code.NotFound);
+  });
+
   test("an unknown tenant is not found", async ({ clients }) => {
     const error = await connectCode(clients.platform.getTenant({ tenantId: randomUUID() }));
     expect(error.code).toBe(Code.NotFound);

@@ -1,7 +1,10 @@
 import {
   type Client,
+  Code,
+  ConnectError,
   createClient,
   createRouterTransport,
+  type Interceptor,
   type ServiceImpl,
   type Transport,
 } from "@connectrpc/connect";
@@ -36,6 +39,19 @@ export const providerHandlers = [
   ),
   route.get("*/healthz", () => HttpResponse.text("ok")),
 ];
+
+/** Deletes the given threads (id → creator) through the service; ones already gone are fine. */
+export async function deleteThreads(client: ThreadsClient, threads: Map<string, string>): Promise<void> {
+  for (const [threadId, creator] of threads) {
+    try {
+      await client.deleteThread({ threadId, userId: creator });
+    } catch (error) {
+      const code = ConnectError.from(error).code;
+      if (code !== Code.NotFound && code !== Code.PermissionDenied) throw error;
+    }
+  }
+  threads.clear();
+}
 
 export const threadsMigrations = new URL("../../migrations/", import.meta.url);
 
@@ -116,16 +132,30 @@ export function threadsService(
         );
       }
       const platformHandle = await platform.live(context);
+      // Delete what this suite created in the shared services: its threads, then its tenants.
+      const created = new Map<string, string>();
+      const track: Interceptor = (next) => async (request) => {
+        const response = await next(request);
+        if (request.method.name === "CreateThread" && !response.stream) {
+          const threadId = (response.message as { thread?: { id: string } }).thread?.id;
+          if (threadId) created.set(threadId, (request.message as unknown as { userId: string }).userId);
+        }
+        return response;
+      };
+      const threads = createClient(
+        ThreadsService,
+        createGrpcTransport({ baseUrl: threadsUrl, interceptors: [track] }),
+      );
+      const cleanUp = async () => {
+        await deleteThreads(threads, created);
+        await platformHandle.reset();
+      };
       return {
-        client: {
-          threads: createClient(ThreadsService, createGrpcTransport({ baseUrl: threadsUrl })),
-          platform: platformHandle.client,
-        },
+        client: { threads, platform: platformHandle.client },
         implementation: "grpc",
         target: threadsUrl,
-        // Suites isolate with a tenant and users of their own; the running services' data is not ours to reset.
-        reset: async () => {},
-        close: async () => {},
+        reset: cleanUp,
+        close: cleanUp,
       };
     },
   };

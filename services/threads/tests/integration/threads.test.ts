@@ -154,6 +154,18 @@ describe("threads service", () => {
     expect((await emptyQuestion).code).toBe(Code.InvalidArgument);
   });
 
+  test("only a thread's creator deletes it, messages and all", async ({ clients }) => {
+    const { threadId, owner, member } = await setUp(clients.app);
+    await clients.app.threads.postMessage({ threadId, userId: member, body: "hi" });
+    expect((await failure(clients.app.threads.deleteThread({ threadId, userId: member }))).code).toBe(
+      Code.PermissionDenied,
+    );
+    await clients.app.threads.deleteThread({ threadId, userId: owner });
+    expect((await failure(clients.app.threads.listMessages({ threadId, userId: owner }))).code).toBe(
+      Code.NotFound,
+    );
+  });
+
   test("a user past the rate limit is told so", async ({ clients }) => {
     const { threadId, owner } = await setUp(clients.app);
     for (let i = 0; i < RATE_LIMIT; i++)

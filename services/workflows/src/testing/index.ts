@@ -3,6 +3,7 @@ import {
   type Client,
   createClient,
   createRouterTransport,
+  type Interceptor,
   type ServiceImpl,
   type Transport,
 } from "@connectrpc/connect";
@@ -18,7 +19,7 @@ import {
   TestSupportError,
   temporal,
 } from "@org/test-support";
-import { type ThreadsClient, threadsService } from "@org/threads/testing";
+import { deleteThreads, type ThreadsClient, threadsService } from "@org/threads/testing";
 import { createActivities } from "../activities.js";
 import { WorkflowsService } from "../gen/workflows/v1/workflows_pb.js";
 import { onboard } from "../onboarding.js";
@@ -134,16 +135,30 @@ export function workflowsService(): Dependency<WorkflowsTestClients> {
         );
       }
       const threadsHandle = await threads.live(context);
+      // Onboarding creates threads inside the services; a finished run names its thread, so remember it.
+      const created = new Map<string, string>();
+      const track: Interceptor = (next) => async (request) => {
+        const response = await next(request);
+        if (request.method.name === "GetRun" && !response.stream) {
+          const run = (response.message as { run?: { threadId: string; userId: string } }).run;
+          if (run?.threadId) created.set(run.threadId, run.userId);
+        }
+        return response;
+      };
+      const cleanUp = async () => {
+        await deleteThreads(threadsHandle.client.threads, created);
+        await threadsHandle.reset();
+      };
       return {
         client: {
-          workflows: createClient(WorkflowsService, createGrpcTransport({ baseUrl })),
+          workflows: createClient(WorkflowsService, createGrpcTransport({ baseUrl, interceptors: [track] })),
           threads: threadsHandle.client.threads,
           platform: threadsHandle.client.platform,
         },
         implementation: "grpc",
         target: baseUrl,
-        reset: async () => {},
-        close: async () => {},
+        reset: cleanUp,
+        close: cleanUp,
       };
     },
   };

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file platform/v1/platform.proto.
  */
 export const file_platform_v1_platform: GenFile = /*@__PURE__*/
-  fileDesc("ChpwbGF0Zm9ybS92MS9wbGF0Zm9ybS5wcm90bxILcGxhdGZvcm0udjEiOQoGVGVuYW50EgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSFQoNb3duZXJfdXNlcl9pZBgDIAEoCSI6CgZNZW1iZXISDwoHdXNlcl9pZBgBIAEoCRIfCgRyb2xlGAIgASgOMhEucGxhdGZvcm0udjEuUm9sZSI6ChNDcmVhdGVUZW5hbnRSZXF1ZXN0EgwKBG5hbWUYASABKAkSFQoNb3duZXJfdXNlcl9pZBgCIAEoCSI7ChRDcmVhdGVUZW5hbnRSZXNwb25zZRIjCgZ0ZW5hbnQYASABKAsyEy5wbGF0Zm9ybS52MS5UZW5hbnQiJQoQR2V0VGVuYW50UmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkiOAoRR2V0VGVuYW50UmVzcG9uc2USIwoGdGVuYW50GAEgASgLMhMucGxhdGZvcm0udjEuVGVuYW50IlcKEEFkZE1lbWJlclJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSHwoEcm9sZRgDIAEoDjIRLnBsYXRmb3JtLnYxLlJvbGUiOAoRQWRkTWVtYmVyUmVzcG9uc2USIwoGbWVtYmVyGAEgASgLMhMucGxhdGZvcm0udjEuTWVtYmVyIicKEkxpc3RNZW1iZXJzUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkiOwoTTGlzdE1lbWJlcnNSZXNwb25zZRIkCgdtZW1iZXJzGAEgAygLMhMucGxhdGZvcm0udjEuTWVtYmVyImUKEkNoZWNrQWNjZXNzUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIrCgpwZXJtaXNzaW9uGAMgASgOMhcucGxhdGZvcm0udjEuUGVybWlzc2lvbiImChNDaGVja0FjY2Vzc1Jlc3BvbnNlEg8KB2FsbG93ZWQYASABKAgqPQoEUm9sZRIUChBST0xFX1VOU1BFQ0lGSUVEEAASDwoLUk9MRV9NRU1CRVIQARIOCgpST0xFX0FETUlOEAIqVAoKUGVybWlzc2lvbhIaChZQRVJNSVNTSU9OX1VOU1BFQ0lGSUVEEAASEwoPUEVSTUlTU0lPTl9WSUVXEAESFQoRUEVSTUlTU0lPTl9NQU5BR0UQAjKiAwoPUGxhdGZvcm1TZXJ2aWNlElMKDENyZWF0ZVRlbmFudBIgLnBsYXRmb3JtLnYxLkNyZWF0ZVRlbmFudFJlcXVlc3QaIS5wbGF0Zm9ybS52MS5DcmVhdGVUZW5hbnRSZXNwb25zZRJKCglHZXRUZW5hbnQSHS5wbGF0Zm9ybS52MS5HZXRUZW5hbnRSZXF1ZXN0Gh4ucGxhdGZvcm0udjEuR2V0VGVuYW50UmVzcG9uc2USSgoJQWRkTWVtYmVyEh0ucGxhdGZvcm0udjEuQWRkTWVtYmVyUmVxdWVzdBoeLnBsYXRmb3JtLnYxLkFkZE1lbWJlclJlc3BvbnNlElAKC0xpc3RNZW1iZXJzEh8ucGxhdGZvcm0udjEuTGlzdE1lbWJlcnNSZXF1ZXN0GiAucGxhdGZvcm0udjEuTGlzdE1lbWJlcnNSZXNwb25zZRJQCgtDaGVja0FjY2VzcxIfLnBsYXRmb3JtLnYxLkNoZWNrQWNjZXNzUmVxdWVzdBogLnBsYXRmb3JtLnYxLkNoZWNrQWNjZXNzUmVzcG9uc2ViBnByb3RvMw");
+  fileDesc("ChpwbGF0Zm9ybS92MS9wbGF0Zm9ybS5wcm90bxILcGxhdGZvcm0udjEiOQoGVGVuYW50EgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSFQoNb3duZXJfdXNlcl9pZBgDIAEoCSI6CgZNZW1iZXISDwoHdXNlcl9pZBgBIAEoCRIfCgRyb2xlGAIgASgOMhEucGxhdGZvcm0udjEuUm9sZSI6ChNDcmVhdGVUZW5hbnRSZXF1ZXN0EgwKBG5hbWUYASABKAkSFQoNb3duZXJfdXNlcl9pZBgCIAEoCSI7ChRDcmVhdGVUZW5hbnRSZXNwb25zZRIjCgZ0ZW5hbnQYASABKAsyEy5wbGF0Zm9ybS52MS5UZW5hbnQiJQoQR2V0VGVuYW50UmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkiOAoRR2V0VGVuYW50UmVzcG9uc2USIwoGdGVuYW50GAEgASgLMhMucGxhdGZvcm0udjEuVGVuYW50IlcKEEFkZE1lbWJlclJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSHwoEcm9sZRgDIAEoDjIRLnBsYXRmb3JtLnYxLlJvbGUiOAoRQWRkTWVtYmVyUmVzcG9uc2USIwoGbWVtYmVyGAEgASgLMhMucGxhdGZvcm0udjEuTWVtYmVyIicKEkxpc3RNZW1iZXJzUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkiOwoTTGlzdE1lbWJlcnNSZXNwb25zZRIkCgdtZW1iZXJzGAEgAygLMhMucGxhdGZvcm0udjEuTWVtYmVyImUKEkNoZWNrQWNjZXNzUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIrCgpwZXJtaXNzaW9uGAMgASgOMhcucGxhdGZvcm0udjEuUGVybWlzc2lvbiImChNDaGVja0FjY2Vzc1Jlc3BvbnNlEg8KB2FsbG93ZWQYASABKAgiOQoTRGVsZXRlVGVuYW50UmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCSIWChREZWxldGVUZW5hbnRSZXNwb25zZSo9CgRSb2xlEhQKEFJPTEVfVU5TUEVDSUZJRUQQABIPCgtST0xFX01FTUJFUhABEg4KClJPTEVfQURNSU4QAipUCgpQZXJtaXNzaW9uEhoKFlBFUk1JU1NJT05fVU5TUEVDSUZJRUQQABITCg9QRVJNSVNTSU9OX1ZJRVcQARIVChFQRVJNSVNTSU9OX01BTkFHRRACMvcDCg9QbGF0Zm9ybVNlcnZpY2USUwoMQ3JlYXRlVGVuYW50EiAucGxhdGZvcm0udjEuQ3JlYXRlVGVuYW50UmVxdWVzdBohLnBsYXRmb3JtLnYxLkNyZWF0ZVRlbmFudFJlc3BvbnNlEkoKCUdldFRlbmFudBIdLnBsYXRmb3JtLnYxLkdldFRlbmFudFJlcXVlc3QaHi5wbGF0Zm9ybS52MS5HZXRUZW5hbnRSZXNwb25zZRJKCglBZGRNZW1iZXISHS5wbGF0Zm9ybS52MS5BZGRNZW1iZXJSZXF1ZXN0Gh4ucGxhdGZvcm0udjEuQWRkTWVtYmVyUmVzcG9uc2USUAoLTGlzdE1lbWJlcnMSHy5wbGF0Zm9ybS52MS5MaXN0TWVtYmVyc1JlcXVlc3QaIC5wbGF0Zm9ybS52MS5MaXN0TWVtYmVyc1Jlc3BvbnNlElAKC0NoZWNrQWNjZXNzEh8ucGxhdGZvcm0udjEuQ2hlY2tBY2Nlc3NSZXF1ZXN0GiAucGxhdGZvcm0udjEuQ2hlY2tBY2Nlc3NSZXNwb25zZRJTCgxEZWxldGVUZW5hbnQSIC5wbGF0Zm9ybS52MS5EZWxldGVUZW5hbnRSZXF1ZXN0GiEucGxhdGZvcm0udjEuRGVsZXRlVGVuYW50UmVzcG9uc2ViBnByb3RvMw");
 
 /**
  * @generated from message platform.v1.Tenant
@@ -259,6 +259,41 @@ export const CheckAccessResponseSchema: GenMessage<CheckAccessResponse> = /*@__P
   messageDesc(file_platform_v1_platform, 11);
 
 /**
+ * @generated from message platform.v1.DeleteTenantRequest
+ */
+export type DeleteTenantRequest = Message<"platform.v1.DeleteTenantRequest"> & {
+  /**
+   * @generated from field: string tenant_id = 1;
+   */
+  tenantId: string;
+
+  /**
+   * @generated from field: string user_id = 2;
+   */
+  userId: string;
+};
+
+/**
+ * Describes the message platform.v1.DeleteTenantRequest.
+ * Use `create(DeleteTenantRequestSchema)` to create a new message.
+ */
+export const DeleteTenantRequestSchema: GenMessage<DeleteTenantRequest> = /*@__PURE__*/
+  messageDesc(file_platform_v1_platform, 12);
+
+/**
+ * @generated from message platform.v1.DeleteTenantResponse
+ */
+export type DeleteTenantResponse = Message<"platform.v1.DeleteTenantResponse"> & {
+};
+
+/**
+ * Describes the message platform.v1.DeleteTenantResponse.
+ * Use `create(DeleteTenantResponseSchema)` to create a new message.
+ */
+export const DeleteTenantResponseSchema: GenMessage<DeleteTenantResponse> = /*@__PURE__*/
+  messageDesc(file_platform_v1_platform, 13);
+
+/**
  * @generated from enum platform.v1.Role
  */
 export enum Role {
@@ -356,6 +391,16 @@ export const PlatformService: GenService<{
     methodKind: "unary";
     input: typeof CheckAccessRequestSchema;
     output: typeof CheckAccessResponseSchema;
+  },
+  /**
+   * Removes a tenant, its memberships and its access tuples; only an admin may.
+   *
+   * @generated from rpc platform.v1.PlatformService.DeleteTenant
+   */
+  deleteTenant: {
+    methodKind: "unary";
+    input: typeof DeleteTenantRequestSchema;
+    output: typeof DeleteTenantResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_platform_v1_platform, 0);

@@ -10,7 +10,7 @@ import type { Message as Message$1 } from "@bufbuild/protobuf";
  * Describes the file threads/v1/threads.proto.
  */
 export const file_threads_v1_threads: GenFile = /*@__PURE__*/
-  fileDesc("Chh0aHJlYWRzL3YxL3RocmVhZHMucHJvdG8SCnRocmVhZHMudjEiSgoGVGhyZWFkEgoKAmlkGAEgASgJEhEKCXRlbmFudF9pZBgCIAEoCRINCgV0aXRsZRgDIAEoCRISCgpjcmVhdGVkX2J5GAQgASgJIlsKB01lc3NhZ2USCgoCaWQYASABKAkSEQoJdGhyZWFkX2lkGAIgASgJEhYKDmF1dGhvcl91c2VyX2lkGAMgASgJEgwKBGJvZHkYBCABKAkSCwoDc2VxGAUgASgDIkgKE0NyZWF0ZVRocmVhZFJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSDQoFdGl0bGUYAyABKAkiOgoUQ3JlYXRlVGhyZWFkUmVzcG9uc2USIgoGdGhyZWFkGAEgASgLMhIudGhyZWFkcy52MS5UaHJlYWQiRgoSUG9zdE1lc3NhZ2VSZXF1ZXN0EhEKCXRocmVhZF9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEgwKBGJvZHkYAyABKAkiOwoTUG9zdE1lc3NhZ2VSZXNwb25zZRIkCgdtZXNzYWdlGAEgASgLMhMudGhyZWFkcy52MS5NZXNzYWdlImAKE0xpc3RNZXNzYWdlc1JlcXVlc3QSEQoJdGhyZWFkX2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkiVgoUTGlzdE1lc3NhZ2VzUmVzcG9uc2USJQoIbWVzc2FnZXMYASADKAsyEy50aHJlYWRzLnYxLk1lc3NhZ2USFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIkIKCkFza1JlcXVlc3QSEQoJdGhyZWFkX2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSEAoIcXVlc3Rpb24YAyABKAkiHAoLQXNrUmVzcG9uc2USDQoFZGVsdGEYASABKAkywAIKDlRocmVhZHNTZXJ2aWNlElEKDENyZWF0ZVRocmVhZBIfLnRocmVhZHMudjEuQ3JlYXRlVGhyZWFkUmVxdWVzdBogLnRocmVhZHMudjEuQ3JlYXRlVGhyZWFkUmVzcG9uc2USTgoLUG9zdE1lc3NhZ2USHi50aHJlYWRzLnYxLlBvc3RNZXNzYWdlUmVxdWVzdBofLnRocmVhZHMudjEuUG9zdE1lc3NhZ2VSZXNwb25zZRJRCgxMaXN0TWVzc2FnZXMSHy50aHJlYWRzLnYxLkxpc3RNZXNzYWdlc1JlcXVlc3QaIC50aHJlYWRzLnYxLkxpc3RNZXNzYWdlc1Jlc3BvbnNlEjgKA0FzaxIWLnRocmVhZHMudjEuQXNrUmVxdWVzdBoXLnRocmVhZHMudjEuQXNrUmVzcG9uc2UwAWIGcHJvdG8z");
+  fileDesc("Chh0aHJlYWRzL3YxL3RocmVhZHMucHJvdG8SCnRocmVhZHMudjEiSgoGVGhyZWFkEgoKAmlkGAEgASgJEhEKCXRlbmFudF9pZBgCIAEoCRINCgV0aXRsZRgDIAEoCRISCgpjcmVhdGVkX2J5GAQgASgJIlsKB01lc3NhZ2USCgoCaWQYASABKAkSEQoJdGhyZWFkX2lkGAIgASgJEhYKDmF1dGhvcl91c2VyX2lkGAMgASgJEgwKBGJvZHkYBCABKAkSCwoDc2VxGAUgASgDIkgKE0NyZWF0ZVRocmVhZFJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSDQoFdGl0bGUYAyABKAkiOgoUQ3JlYXRlVGhyZWFkUmVzcG9uc2USIgoGdGhyZWFkGAEgASgLMhIudGhyZWFkcy52MS5UaHJlYWQiRgoSUG9zdE1lc3NhZ2VSZXF1ZXN0EhEKCXRocmVhZF9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEgwKBGJvZHkYAyABKAkiOwoTUG9zdE1lc3NhZ2VSZXNwb25zZRIkCgdtZXNzYWdlGAEgASgLMhMudGhyZWFkcy52MS5NZXNzYWdlImAKE0xpc3RNZXNzYWdlc1JlcXVlc3QSEQoJdGhyZWFkX2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkiVgoUTGlzdE1lc3NhZ2VzUmVzcG9uc2USJQoIbWVzc2FnZXMYASADKAsyEy50aHJlYWRzLnYxLk1lc3NhZ2USFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIkIKCkFza1JlcXVlc3QSEQoJdGhyZWFkX2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSEAoIcXVlc3Rpb24YAyABKAkiHAoLQXNrUmVzcG9uc2USDQoFZGVsdGEYASABKAkiOQoTRGVsZXRlVGhyZWFkUmVxdWVzdBIRCgl0aHJlYWRfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCSIWChREZWxldGVUaHJlYWRSZXNwb25zZTKTAwoOVGhyZWFkc1NlcnZpY2USUQoMQ3JlYXRlVGhyZWFkEh8udGhyZWFkcy52MS5DcmVhdGVUaHJlYWRSZXF1ZXN0GiAudGhyZWFkcy52MS5DcmVhdGVUaHJlYWRSZXNwb25zZRJOCgtQb3N0TWVzc2FnZRIeLnRocmVhZHMudjEuUG9zdE1lc3NhZ2VSZXF1ZXN0Gh8udGhyZWFkcy52MS5Qb3N0TWVzc2FnZVJlc3BvbnNlElEKDExpc3RNZXNzYWdlcxIfLnRocmVhZHMudjEuTGlzdE1lc3NhZ2VzUmVxdWVzdBogLnRocmVhZHMudjEuTGlzdE1lc3NhZ2VzUmVzcG9uc2USOAoDQXNrEhYudGhyZWFkcy52MS5Bc2tSZXF1ZXN0GhcudGhyZWFkcy52MS5Bc2tSZXNwb25zZTABElEKDERlbGV0ZVRocmVhZBIfLnRocmVhZHMudjEuRGVsZXRlVGhyZWFkUmVxdWVzdBogLnRocmVhZHMudjEuRGVsZXRlVGhyZWFkUmVzcG9uc2ViBnByb3RvMw");
 
 /**
  * @generated from message threads.v1.Thread
@@ -270,6 +270,41 @@ export const AskResponseSchema: GenMessage<AskResponse> = /*@__PURE__*/
   messageDesc(file_threads_v1_threads, 9);
 
 /**
+ * @generated from message threads.v1.DeleteThreadRequest
+ */
+export type DeleteThreadRequest = Message$1<"threads.v1.DeleteThreadRequest"> & {
+  /**
+   * @generated from field: string thread_id = 1;
+   */
+  threadId: string;
+
+  /**
+   * @generated from field: string user_id = 2;
+   */
+  userId: string;
+};
+
+/**
+ * Describes the message threads.v1.DeleteThreadRequest.
+ * Use `create(DeleteThreadRequestSchema)` to create a new message.
+ */
+export const DeleteThreadRequestSchema: GenMessage<DeleteThreadRequest> = /*@__PURE__*/
+  messageDesc(file_threads_v1_threads, 10);
+
+/**
+ * @generated from message threads.v1.DeleteThreadResponse
+ */
+export type DeleteThreadResponse = Message$1<"threads.v1.DeleteThreadResponse"> & {
+};
+
+/**
+ * Describes the message threads.v1.DeleteThreadResponse.
+ * Use `create(DeleteThreadResponseSchema)` to create a new message.
+ */
+export const DeleteThreadResponseSchema: GenMessage<DeleteThreadResponse> = /*@__PURE__*/
+  messageDesc(file_threads_v1_threads, 11);
+
+/**
  * Conversation threads of a tenant. Every read and write is checked with the platform's CheckAccess.
  *
  * @generated from service threads.v1.ThreadsService
@@ -308,6 +343,16 @@ export const ThreadsService: GenService<{
     methodKind: "server_streaming";
     input: typeof AskRequestSchema;
     output: typeof AskResponseSchema;
+  },
+  /**
+   * Removes a thread and its messages; only its creator may.
+   *
+   * @generated from rpc threads.v1.ThreadsService.DeleteThread
+   */
+  deleteThread: {
+    methodKind: "unary";
+    input: typeof DeleteThreadRequestSchema;
+    output: typeof DeleteThreadResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_threads_v1_threads, 0);
