@@ -64,6 +64,17 @@ describe("platform service", () => {
     ).toBe(Code.NotFound);
   });
 
+  test("GetTenant and ListMembers reject a malformed tenant id", async ({ clients }) => {
+    const get = await connectCode(clients.platform.getTenant({ tenantId: "acme" }));
+    expect(get).toEqual({
+      code: Code.InvalidArgument,
+      message: 'tenant_id "acme" is malformed; expected e.g. a UUID returned by CreateTenant',
+    });
+    expect((await connectCode(clients.platform.listMembers({ tenantId: "" }))).message).toBe(
+      "tenant_id is required",
+    );
+  });
+
   test("an unknown tenant is not found", async ({ clients }) => {
     const error = await connectCode(clients.platform.getTenant({ tenantId: randomUUID() }));
     expect(error.code).toBe(Code.NotFound);

@@ -166,6 +166,14 @@ describe("threads service", () => {
     );
   });
 
+  test("CreateThread needs a title of 1 to 200 characters", async ({ clients }) => {
+    const { tenantId, owner } = await setUp(clients.app);
+    for (const title of ["   ", "t".repeat(201)]) {
+      const error = await failure(clients.app.threads.createThread({ tenantId, userId: owner, title }));
+      expect(error).toEqual({ code: Code.InvalidArgument, message: "title must be 1 to 200 characters" });
+    }
+  });
+
   test("a user past the rate limit is told so", async ({ clients }) => {
     const { threadId, owner } = await setUp(clients.app);
     for (let i = 0; i < RATE_LIMIT; i++)
