@@ -40,6 +40,25 @@ export function probeHealth(baseUrl: string, timeoutMs: number): Promise<void> {
   });
 }
 
+/**
+ * An interceptor that remembers what a suite creates in a shared running service: after each successful
+ * unary `method`, `extract` names the created thing and who may delete it, and it goes into `into`.
+ */
+export function recordCreated<Req, Res>(
+  method: string,
+  extract: (request: Req, response: Res) => [id: string, owner: string] | undefined,
+  into: Map<string, string>,
+): Interceptor {
+  return (next) => async (request) => {
+    const response = await next(request);
+    if (request.method.name === method && !response.stream) {
+      const entry = extract(request.message as unknown as Req, response.message as unknown as Res);
+      if (entry) into.set(...entry);
+    }
+    return response;
+  };
+}
+
 /** Deletes the given tenants (id → an admin) through the service; ones already gone are fine. */
 export async function deleteTenants(client: PlatformClient, tenants: Map<string, string>): Promise<void> {
   for (const [tenantId, admin] of tenants) {
@@ -117,15 +136,12 @@ export function platformService(options: { urlEnv?: string } = {}): Dependency<P
       }
       // The running service's data is shared: remember the tenants this suite creates, and delete only those.
       const created = new Map<string, string>();
-      const track: Interceptor = (next) => async (request) => {
-        const response = await next(request);
-        if (request.method.name === "CreateTenant" && !response.stream) {
-          const tenantId = (response.message as { tenant?: { id: string } }).tenant?.id;
-          if (tenantId)
-            created.set(tenantId, (request.message as unknown as { ownerUserId: string }).ownerUserId);
-        }
-        return response;
-      };
+      const track = recordCreated(
+        "CreateTenant",
+        (request: { ownerUserId: string }, response: { tenant?: { id: string } }) =>
+          response.tenant ? [response.tenant.id, request.ownerUserId] : undefined,
+        created,
+      );
       const client = createClient(PlatformService, createGrpcTransport({ baseUrl, interceptors: [track] }));
       const cleanUp = () => deleteTenants(client, created);
       return { client, implementation: "grpc", target: baseUrl, reset: cleanUp, close: cleanUp };

@@ -4,12 +4,11 @@ import {
   ConnectError,
   createClient,
   createRouterTransport,
-  type Interceptor,
   type ServiceImpl,
   type Transport,
 } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { type PlatformClient, platformService, probeHealth } from "@org/platform/testing";
+import { type PlatformClient, platformService, probeHealth, recordCreated } from "@org/platform/testing";
 import {
   type Dependency,
   type DependencyHandle,
@@ -134,14 +133,12 @@ export function threadsService(
       const platformHandle = await platform.live(context);
       // Delete what this suite created in the shared services: its threads, then its tenants.
       const created = new Map<string, string>();
-      const track: Interceptor = (next) => async (request) => {
-        const response = await next(request);
-        if (request.method.name === "CreateThread" && !response.stream) {
-          const threadId = (response.message as { thread?: { id: string } }).thread?.id;
-          if (threadId) created.set(threadId, (request.message as unknown as { userId: string }).userId);
-        }
-        return response;
-      };
+      const track = recordCreated(
+        "CreateThread",
+        (request: { userId: string }, response: { thread?: { id: string } }) =>
+          response.thread ? [response.thread.id, request.userId] : undefined,
+        created,
+      );
       const threads = createClient(
         ThreadsService,
         createGrpcTransport({ baseUrl: threadsUrl, interceptors: [track] }),

@@ -3,13 +3,12 @@ import {
   type Client,
   createClient,
   createRouterTransport,
-  type Interceptor,
   type ServiceImpl,
   type Transport,
 } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import type { PlatformClient } from "@org/platform/testing";
-import { probeHealth } from "@org/platform/testing";
+import { probeHealth, recordCreated } from "@org/platform/testing";
 import {
   type Dependency,
   type DependencyContext,
@@ -137,14 +136,12 @@ export function workflowsService(): Dependency<WorkflowsTestClients> {
       const threadsHandle = await threads.live(context);
       // Onboarding creates threads inside the services; a finished run names its thread, so remember it.
       const created = new Map<string, string>();
-      const track: Interceptor = (next) => async (request) => {
-        const response = await next(request);
-        if (request.method.name === "GetRun" && !response.stream) {
-          const run = (response.message as { run?: { threadId: string; userId: string } }).run;
-          if (run?.threadId) created.set(run.threadId, run.userId);
-        }
-        return response;
-      };
+      const track = recordCreated(
+        "GetRun",
+        (_request: unknown, response: { run?: { threadId: string; userId: string } }) =>
+          response.run?.threadId ? [response.run.threadId, response.run.userId] : undefined,
+        created,
+      );
       const cleanUp = async () => {
         await deleteThreads(threadsHandle.client.threads, created);
         await threadsHandle.reset();

@@ -1,0 +1,34 @@
+import { fileURLToPath } from "node:url";
+import type { ViteUserConfig } from "vitest/config";
+import { integrationModeFrom } from "../mode.js";
+import { resolveArtifactsDir } from "../telemetry.js";
+
+/**
+ * The Vitest config of a package's integration suites: tests/integration/** as the "integration" project
+ * with generous timeouts, and JUnit at artifacts/<service>/junit-<mode>.xml so every mode is filed apart.
+ * `root` is the package folder (pass `new URL(".", import.meta.url)`); `unit` adds a unit project.
+ */
+export function integrationConfig(options: { service: string; root: URL; unit?: string[] }): ViteUserConfig {
+  const root = fileURLToPath(options.root);
+  const artifacts = `${resolveArtifactsDir({}, root)}/${options.service}`;
+  const projects: NonNullable<NonNullable<ViteUserConfig["test"]>["projects"]> = [
+    {
+      extends: true,
+      test: {
+        name: "integration",
+        include: ["tests/integration/**/*.test.ts"],
+        testTimeout: 30_000,
+        hookTimeout: 60_000,
+      },
+    },
+  ];
+  if (options.unit) projects.unshift({ extends: true, test: { name: "unit", include: options.unit } });
+  return {
+    test: {
+      projects,
+      reporters: ["default", "junit"],
+      // A unit run passes --outputFile.junit of its own; integration runs are filed under their mode.
+      outputFile: { junit: `${artifacts}/junit-${integrationModeFrom()}.xml` },
+    },
+  };
+}
