@@ -3,9 +3,11 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { Command, Option } from "commander";
-import { INTEGRATION_MODE_VARIABLE, INTEGRATION_MODES, type IntegrationMode } from "../mode.js";
+import { isTestSupportError } from "../errors.js";
+import { INTEGRATION_MODES, type IntegrationMode } from "../mode.js";
 import { resolveArtifactsDir } from "../telemetry.js";
 import { closingLine, countJUnit, type JUnitCounts, notRunInMode } from "./junit-summary.js";
+import { planRun, type RunOptions } from "./plan.js";
 
 const isModeFile = (name: string, mode: IntegrationMode) =>
   name.startsWith("junit-") && name.endsWith(`-${mode}.xml`);
@@ -24,8 +26,55 @@ function forEachModeFile(
   }
 }
 
+/** Exit codes: 0 every selected suite passed; 1 a test failed or nothing ran; 2 the command line was wrong. */
+const EXIT = { passed: 0, failed: 1, usage: 2 } as const;
+
+function selectedPackages(lsArgs: string[], env: NodeJS.ProcessEnv): string[] {
+  const ls = spawnSync("pnpm", ["exec", "turbo", ...lsArgs], { env, encoding: "utf8" });
+  try {
+    return (JSON.parse(ls.stdout) as { packages: { items: { name: string }[] } }).packages.items.map(
+      (p) => p.name,
+    );
+  } catch {
+    return [];
+  }
+}
+
+function summarize(mode: IntegrationMode, artifacts: string): JUnitCounts {
+  const perService = new Map<string, JUnitCounts>();
+  const notRun = new Map<string, string[]>();
+  forEachModeFile(artifacts, mode, (service, file) => {
+    const xml = readFileSync(file, "utf8");
+    const counts = countJUnit(xml);
+    notRun.set(service, [...(notRun.get(service) ?? []), ...notRunInMode(xml)]);
+    const sum = perService.get(service) ?? { passed: 0, failed: 0, skipped: 0 };
+    perService.set(service, {
+      passed: sum.passed + counts.passed,
+      failed: sum.failed + counts.failed,
+      skipped: sum.skipped + counts.skipped,
+    });
+  });
+  const total: JUnitCounts = { passed: 0, failed: 0, skipped: 0 };
+  console.log(`\n[test:integration] ${mode} mode summary`);
+  for (const [service, counts] of perService) {
+    console.log(`  ${service}: ${closingLine(counts)}`);
+    // One line per suite that did not run: its name up to the reason, and how many tests it holds.
+    const suites = new Map<string, number>();
+    for (const name of notRun.get(service) ?? []) {
+      const suite = name.slice(0, name.indexOf("]") + 1) || name;
+      suites.set(suite, (suites.get(suite) ?? 0) + 1);
+    }
+    for (const [suite, count] of suites) console.log(`    not run: ${suite} (${count} tests)`);
+    total.passed += counts.passed;
+    total.failed += counts.failed;
+    total.skipped += counts.skipped;
+  }
+  console.log(`  total: ${closingLine(total)}`);
+  return total;
+}
+
 const program = new Command("test:integration")
-  .description("Run the integration suites of every package (or the filtered ones) in one mode.")
+  .description("Run the integration suites of every package (or the selected ones) in one mode.")
   .addOption(
     new Option(
       "--mode <mode>",
@@ -36,74 +85,74 @@ const program = new Command("test:integration")
   )
   .option(
     "--filter <pattern>",
-    "turbo filter, e.g. @org/test-support or ./services/*; repeatable",
+    "turbo filter, e.g. @org/threads or ./services/*; repeatable",
     (v, all: string[]) => [...all, v],
     [],
   )
+  .option("--affected", "only packages changed against the base ref, and their dependents", false)
+  .option("--base <ref>", "the base ref for --affected (default: turbo's, main)")
+  .option("--smoke", "only each suite's smoke subset (tests tagged @smoke)", false)
+  .option(
+    "--env-file <path>",
+    "read variables from a file (e.g. .env.integration); the environment's own values win",
+  )
+  .option("--dry-run", "print the plan and the selected packages, run nothing", false)
   .addHelpText(
     "after",
-    "\nExamples:\n  pnpm test:integration\n  pnpm test:integration --mode=cluster --filter @org/test-support",
+    "\nExit codes: 0 every selected suite passed, 1 a test failed or none ran, 2 the command line was wrong.\n" +
+      "\nExamples:\n  pnpm test:integration\n  pnpm test:integration -- --mode=cluster --env-file .env.integration --filter @org/threads\n" +
+      "  pnpm test:integration --affected --base origin/main --smoke",
   )
   .showHelpAfterError()
-  .action((options: { mode: IntegrationMode; filter: string[] }) => {
-    const { mode, filter } = options;
-    const artifacts = resolveArtifactsDir({});
-    forEachModeFile(artifacts, mode, (_, file) => rmSync(file));
-    console.log(
-      `[test:integration] mode: ${mode}; packages: ${filter.length > 0 ? filter.join(", ") : "all"}`,
-    );
-    const args = [
-      "exec",
-      "turbo",
-      "run",
-      "test:integration",
-      "--continue",
-      ...filter.map((f) => `--filter=${f}`),
-    ];
-    // Live results depend on the services' state, so a cluster run never replays a cached result.
-    if (mode === "cluster") args.push("--force");
-    const turbo = spawnSync("pnpm", args, {
-      stdio: "inherit",
-      env: { ...process.env, [INTEGRATION_MODE_VARIABLE]: mode },
-    });
-
-    const perService = new Map<string, JUnitCounts>();
-    const notRun = new Map<string, string[]>();
-    forEachModeFile(artifacts, mode, (service, file) => {
-      const xml = readFileSync(file, "utf8");
-      const counts = countJUnit(xml);
-      notRun.set(service, [...(notRun.get(service) ?? []), ...notRunInMode(xml)]);
-      const sum = perService.get(service) ?? { passed: 0, failed: 0, skipped: 0 };
-      perService.set(service, {
-        passed: sum.passed + counts.passed,
-        failed: sum.failed + counts.failed,
-        skipped: sum.skipped + counts.skipped,
-      });
-    });
-    const total: JUnitCounts = { passed: 0, failed: 0, skipped: 0 };
-    console.log(`\n[test:integration] ${mode} mode summary`);
-    for (const [service, counts] of perService) {
-      console.log(`  ${service}: ${closingLine(counts)}`);
-      // One line per suite that did not run: its name up to the reason, and how many tests it holds.
-      const suites = new Map<string, number>();
-      for (const name of notRun.get(service) ?? []) {
-        const suite = name.slice(0, name.indexOf("]") + 1) || name;
-        suites.set(suite, (suites.get(suite) ?? 0) + 1);
-      }
-      for (const [suite, count] of suites) console.log(`    not run: ${suite} (${count} tests)`);
-      total.passed += counts.passed;
-      total.failed += counts.failed;
-      total.skipped += counts.skipped;
-    }
-    console.log(`  total: ${closingLine(total)}`);
-    if (total.passed + total.failed === 0) {
-      console.error(
-        `[test:integration] no integration test ran in ${mode} mode; check the --filter and each package's test:integration script.`,
-      );
-      process.exitCode = 1;
+  .exitOverride((error) => {
+    const shown =
+      error.code === "commander.helpDisplayed" ||
+      error.code === "commander.help" ||
+      error.code === "commander.version";
+    process.exit(shown ? EXIT.passed : EXIT.usage);
+  })
+  .action((options: RunOptions & { dryRun: boolean }) => {
+    let plan: ReturnType<typeof planRun>;
+    try {
+      plan = planRun(options, process.env);
+    } catch (error) {
+      if (!isTestSupportError(error)) throw error;
+      console.error(error.message);
+      process.exitCode = EXIT.usage;
       return;
     }
-    process.exitCode = turbo.status === 0 && total.failed === 0 ? 0 : 1;
+    const env = { ...process.env, ...plan.env };
+    const packages = selectedPackages(plan.lsArgs, env);
+    console.log(`[test:integration] mode: ${plan.mode}${options.smoke ? " (smoke subset)" : ""}`);
+    console.log(
+      `[test:integration] packages: ${packages.length > 0 ? packages.join(", ") : "none selected"}`,
+    );
+    if (plan.fromEnvFile.length > 0)
+      console.log(`[test:integration] from ${options.envFile}: ${plan.fromEnvFile.join(", ")}`);
+    if (options.dryRun) {
+      console.log(`[test:integration] would run: turbo ${plan.turboArgs.join(" ")}`);
+      return;
+    }
+    if (packages.length === 0) {
+      console.error("[test:integration] no package is selected; check --filter and --affected.");
+      process.exitCode = EXIT.failed;
+      return;
+    }
+    const artifacts = resolveArtifactsDir({});
+    forEachModeFile(artifacts, plan.mode, (_, file) => rmSync(file));
+    const turbo = spawnSync("pnpm", ["exec", "turbo", ...plan.turboArgs], { stdio: "inherit", env });
+    const total = summarize(plan.mode, artifacts);
+    if (total.passed + total.failed === 0) {
+      console.error(
+        `[test:integration] no integration test ran in ${plan.mode} mode; check each package's test:integration script.`,
+      );
+      process.exitCode = EXIT.failed;
+      return;
+    }
+    process.exitCode = turbo.status === 0 && total.failed === 0 ? EXIT.passed : EXIT.failed;
   });
 
-program.parse();
+// Node 20 scans every process's whole argv for its own --env-file, pnpm's included, so on Node 20 the
+// option must follow a "--" (pnpm test:integration -- --env-file F). This command takes no operands, so
+// a "--" never means anything here and is dropped.
+program.parse(process.argv.filter((arg, index) => index < 2 || arg !== "--"));

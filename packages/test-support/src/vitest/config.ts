@@ -23,8 +23,11 @@ export function integrationConfig(options: { service: string; root: URL; unit?: 
     },
   ];
   if (options.unit) projects.unshift({ extends: true, test: { name: "unit", include: options.unit } });
+  // pnpm test:integration --smoke sets INTEGRATION_SMOKE: only tests tagged @smoke in their names run.
+  const smoke = process.env.INTEGRATION_SMOKE === "1";
   return {
     test: {
+      ...(smoke ? { testNamePattern: "@smoke" } : {}),
       projects,
       reporters: ["default", "junit"],
       // A unit run passes --outputFile.junit of its own; integration runs are filed under their mode.

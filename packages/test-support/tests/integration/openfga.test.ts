@@ -31,7 +31,7 @@ async function allowed(client: OpenFgaClient, user: string, relation: string, ob
 }
 
 describe("openfga dependency", () => {
-  test("resolves direct, computed, tuple-to-userset, userset and exclusion relations", async ({
+  test("resolves direct, computed, tuple-to-userset, userset and exclusion relations @smoke", async ({
     clients,
   }) => {
     const fga = clients.authz;

@@ -8,7 +8,7 @@ const db = () => postgres({ migrations, urlEnv: "TEST_SUPPORT_DATABASE_URL" });
 const test = integrationTest({ service: "test-support", dependencies: { db: db() } });
 
 describe("postgres dependency", () => {
-  test("has the migrations applied", async ({ clients }) => {
+  test("has the migrations applied @smoke", async ({ clients }) => {
     const inserted = await clients.db.query<{ id: number }>(
       "insert into accounts (email) values ($1) returning id",
       ["ada@example.test"],

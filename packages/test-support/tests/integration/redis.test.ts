@@ -7,7 +7,7 @@ const cache = () => redis({ urlEnv: "REDIS_URL" });
 const test = integrationTest({ service: "test-support", dependencies: { cache: cache() } });
 
 describe("redis dependency", () => {
-  test("reads what it wrote, with expiry", async ({ clients }) => {
+  test("reads what it wrote, with expiry @smoke", async ({ clients }) => {
     await clients.cache.set("greeting", "hello", "EX", 60);
     expect(await clients.cache.get("greeting")).toBe("hello");
     const ttl = await clients.cache.ttl("greeting");

@@ -74,7 +74,7 @@ const start = (client: { workflow: { start: (...a: never[]) => unknown } }, work
   );
 
 describe("temporal dependency", () => {
-  test("runs a workflow to its result through a query and a signal", async ({ clients }) => {
+  test("runs a workflow to its result through a query and a signal @smoke", async ({ clients }) => {
     const { workflow, taskQueue } = clients.temporal;
     const workflowId = uniqueWorkflowId("onboarding");
     const handle = await workflow.start("onboarding", { workflowId, taskQueue, args: ["acme"] });

@@ -24,7 +24,7 @@ describe("createIntegrationEnvironment from node:test", () => {
   beforeEach(() => env.reset());
   after(() => env.close());
 
-  it("writes through both clients", async () => {
+  it("writes through both clients @smoke", async () => {
     await env.clients.db.query("insert into accounts (email) values ('node@example.test')");
     await env.clients.cache.set("seen", "yes");
     const rows = await env.clients.db.query<{ email: string }>("select email from accounts");

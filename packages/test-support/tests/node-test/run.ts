@@ -13,7 +13,9 @@ const files = readdirSync(here)
   .map((name) => `${here}${name}`);
 
 let failed = false;
-const stream = run({ files, concurrency: 1 });
+// --smoke runs only tests tagged @smoke, as the Vitest suites do.
+const smoke = process.env.INTEGRATION_SMOKE === "1";
+const stream = run({ files, concurrency: 1, ...(smoke ? { testNamePatterns: ["@smoke"] } : {}) });
 stream.on("test:fail", () => {
   failed = true;
 });

@@ -21,7 +21,7 @@ async function connectCode(call: Promise<unknown>): Promise<{ code: Code; messag
 }
 
 describe("platform service", () => {
-  test("creates a tenant whose owner is its first admin", async ({ clients }) => {
+  test("creates a tenant whose owner is its first admin @smoke", async ({ clients }) => {
     const { tenant } = await clients.platform.createTenant({ name: unique("acme"), ownerUserId: "ada" });
     expect(tenant?.id).toMatch(/^[0-9a-f-]{36}$/);
     const fetched = await clients.platform.getTenant({ tenantId: tenant?.id });

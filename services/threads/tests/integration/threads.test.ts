@@ -78,7 +78,7 @@ describe("threads service", () => {
     ).toEqual(["hello", "again"]);
   });
 
-  test("Ask streams the provider's answer", async ({ clients }) => {
+  test("Ask streams the provider's answer @smoke", async ({ clients }) => {
     const { threadId, owner } = await setUp(clients.app);
     await clients.app.threads.postMessage({ threadId, userId: owner, body: "context" });
     const deltas: string[] = [];

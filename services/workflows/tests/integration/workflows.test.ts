@@ -31,7 +31,7 @@ async function failure(call: Promise<unknown>) {
 }
 
 describe("workflows service", () => {
-  test("onboarding creates the tenant's first thread with a welcome message", async ({ clients }) => {
+  test("onboarding creates the tenant's first thread with a welcome message @smoke", async ({ clients }) => {
     const owner = id("ada");
     const { tenant } = await clients.app.platform.createTenant({ name: id("acme"), ownerUserId: owner });
     const { run } = await clients.app.workflows.startOnboarding({ tenantId: tenant?.id, userId: owner });
