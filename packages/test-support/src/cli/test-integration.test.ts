@@ -10,7 +10,8 @@ const run = (...args: string[]) =>
     env: { ...process.env },
   });
 
-describe("pnpm test:integration", () => {
+// Each case starts node, tsx and (for --dry-run) turbo itself: a process-level bound, not a unit test's 5 s.
+describe("pnpm test:integration", { timeout: 60_000 }, () => {
   it("exits 2 with the allowed values for a bad mode", () => {
     const result = run("--mode=Cluster");
     expect(result.status).toBe(2);
