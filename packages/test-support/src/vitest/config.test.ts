@@ -11,6 +11,11 @@ it("files JUnit under artifacts/<service>/junit-<mode>.xml at the workspace root
   const junit = (test.outputFile as { junit: string }).junit;
   expect(junit).toMatch(/\/artifacts\/billing\/junit-(repo|local|cluster)\.xml$/);
   expect(junit).not.toContain("/packages/");
+  const [, junitReporter] = (
+    test.reporters as [string, [string, { suiteName: string; classnameTemplate: string }]]
+  )[1];
+  expect(junitReporter.suiteName).toMatch(/^billing integration-(repo|local|cluster)$/);
+  expect(junitReporter.classnameTemplate).toMatch(/^integration-(repo|local|cluster):\{filename\}$/);
   expect((test.projects as { test: { name: string } }[]).map((p) => p.test.name)).toEqual([
     "unit",
     "integration",

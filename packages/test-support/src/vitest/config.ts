@@ -11,6 +11,7 @@ import { resolveArtifactsDir } from "../telemetry.js";
 export function integrationConfig(options: { service: string; root: URL; unit?: string[] }): ViteUserConfig {
   const root = fileURLToPath(options.root);
   const artifacts = `${resolveArtifactsDir({}, root)}/${options.service}`;
+  const mode = integrationModeFrom();
   const projects: NonNullable<NonNullable<ViteUserConfig["test"]>["projects"]> = [
     {
       extends: true,
@@ -29,9 +30,19 @@ export function integrationConfig(options: { service: string; root: URL; unit?: 
     test: {
       ...(smoke ? { testNamePattern: "@smoke" } : {}),
       projects,
-      reporters: ["default", "junit"],
+      // The mode is in the file name, the suite name and every class name, so CI shows modes apart.
+      reporters: [
+        "default",
+        [
+          "junit",
+          {
+            suiteName: `${options.service} integration-${mode}`,
+            classnameTemplate: `integration-${mode}:{filename}`,
+          },
+        ],
+      ],
       // A unit run passes --outputFile.junit of its own; integration runs are filed under their mode.
-      outputFile: { junit: `${artifacts}/junit-${integrationModeFrom()}.xml` },
+      outputFile: { junit: `${artifacts}/junit-${mode}.xml` },
     },
   };
 }
