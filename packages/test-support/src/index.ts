@@ -1,3 +1,4 @@
+export { declareService, implementationsOf, type ServiceDeclaration } from "./declaration.js";
 export type {
   ClientOf,
   ClientsOf,

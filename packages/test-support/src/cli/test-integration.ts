@@ -6,6 +6,8 @@ import { Command, Option } from "commander";
 import { isTestSupportError } from "../errors.js";
 import { INTEGRATION_MODES, type IntegrationMode } from "../mode.js";
 import { resolveArtifactsDir } from "../telemetry.js";
+import { loadDeclarations } from "./declarations.js";
+import { doctor } from "./doctor.js";
 import { closingLine, countJUnit, type JUnitCounts, notRunInMode } from "./junit-summary.js";
 import { planRun, type RunOptions } from "./plan.js";
 
@@ -103,6 +105,7 @@ const program = new Command("test:integration")
       "\nExamples:\n  pnpm test:integration\n  pnpm test:integration -- --mode=cluster --env-file .env.integration --filter @org/threads\n" +
       "  pnpm test:integration --affected --base origin/main --smoke",
   )
+  .enablePositionalOptions()
   .showHelpAfterError()
   .exitOverride((error) => {
     const shown =
@@ -152,7 +155,41 @@ const program = new Command("test:integration")
     process.exitCode = turbo.status === 0 && total.failed === 0 ? EXIT.passed : EXIT.failed;
   });
 
+program
+  .command("doctor")
+  .description(
+    "for every service: its dependencies, which variables are set or missing, and whether their targets answer",
+  )
+  .addOption(
+    new Option("--mode <mode>", "the mode to check readiness for").choices(INTEGRATION_MODES).default("repo"),
+  )
+  .option("--env-file <path>", "read variables from a file first (the environment's own values win)")
+  .action(async (options: { mode: IntegrationMode; envFile?: string }) => {
+    let env: NodeJS.ProcessEnv = process.env;
+    try {
+      env = {
+        ...process.env,
+        ...planRun(
+          { mode: options.mode, filter: [], affected: false, smoke: false, envFile: options.envFile },
+          process.env,
+        ).env,
+      };
+    } catch (error) {
+      if (!isTestSupportError(error)) throw error;
+      console.error(error.message);
+      process.exitCode = EXIT.usage;
+      return;
+    }
+    const ready = await doctor(
+      await loadDeclarations(resolveArtifactsDir({}).replace(/\/artifacts$/, "")),
+      options.mode,
+      env,
+      (line) => console.log(line),
+    );
+    process.exitCode = ready ? EXIT.passed : EXIT.failed;
+  });
+
 // Node 20 scans every process's whole argv for its own --env-file, pnpm's included, so on Node 20 the
 // option must follow a "--" (pnpm test:integration -- --env-file F). This command takes no operands, so
 // a "--" never means anything here and is dropped.
-program.parse(process.argv.filter((arg, index) => index < 2 || arg !== "--"));
+await program.parseAsync(process.argv.filter((arg, index) => index < 2 || arg !== "--"));

@@ -10,7 +10,7 @@ import {
   type Transport,
 } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { type Dependency, openfga, postgres, TestSupportError } from "@org/test-support";
+import { type Dependency, declareService, openfga, postgres, TestSupportError } from "@org/test-support";
 import { PlatformService } from "../gen/platform/v1/platform_pb.js";
 import { platformMigrations } from "../migrate.js";
 import { createPlatformService, type PlatformDependencies } from "../service.js";
@@ -148,3 +148,10 @@ export function platformService(options: { urlEnv?: string } = {}): Dependency<P
     },
   };
 }
+
+/** What the platform's suites depend on, for doctor and the generated mode matrix. */
+export const platformDeclaration = declareService("platform", {
+  db: platformDatabase(),
+  authz: platformAuthz(),
+  platform: platformService(),
+});

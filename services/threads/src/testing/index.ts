@@ -12,6 +12,7 @@ import { type PlatformClient, platformService, probeHealth, recordCreated } from
 import {
   type Dependency,
   type DependencyHandle,
+  declareService,
   http,
   postgres,
   redis,
@@ -157,3 +158,12 @@ export function threadsService(
     },
   };
 }
+
+/** What the threads suites depend on, for doctor and the generated mode matrix. */
+export const threadsDeclaration = declareService("threads", {
+  db: postgres({ migrations: threadsMigrations, urlEnv: "THREADS_DATABASE_URL" }),
+  cache: redis({ urlEnv: "REDIS_URL" }),
+  llm: http({ baseUrlEnv: "LLM_BASE_URL", handlers: providerHandlers }),
+  platform: platformService(),
+  threads: threadsService(),
+});

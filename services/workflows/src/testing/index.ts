@@ -13,6 +13,7 @@ import {
   type Dependency,
   type DependencyContext,
   type DependencyHandle,
+  declareService,
   postgres,
   runTemporalWorker,
   TestSupportError,
@@ -160,3 +161,15 @@ export function workflowsService(): Dependency<WorkflowsTestClients> {
     },
   };
 }
+
+/** What the workflows suites depend on, for doctor and the generated mode matrix. */
+export const workflowsDeclaration = declareService("workflows", {
+  db: postgres({ migrations: workflowsMigrations, urlEnv: "WORKFLOWS_DATABASE_URL" }),
+  temporal: temporal({
+    namespaceEnv: "TEMPORAL_NAMESPACE",
+    addressEnv: "TEMPORAL_ADDRESS",
+    taskQueue: ONBOARDING_TASK_QUEUE,
+  }),
+  threads: threadsService(),
+  workflows: workflowsService(),
+});

@@ -1,0 +1,27 @@
+// pnpm docs:matrix writes tests/integration/README.md; --check fails (exit 1) when it is stale.
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { loadDeclarations } from "./declarations.js";
+import { renderMatrix } from "./matrix.js";
+
+const root = process.cwd();
+const file = join(root, "tests/integration/README.md");
+const expected = renderMatrix(await loadDeclarations(root));
+if (process.argv.includes("--check")) {
+  let current = "";
+  try {
+    current = readFileSync(file, "utf8");
+  } catch {
+    // missing counts as stale
+  }
+  if (current !== expected) {
+    console.error(
+      `${file} is stale: the services' dependency declarations changed. Run pnpm docs:matrix and commit it.`,
+    );
+    process.exit(1);
+  }
+  console.log(`${file} is up to date`);
+} else {
+  writeFileSync(file, expected);
+  console.log(`wrote ${file}`);
+}

@@ -1,0 +1,61 @@
+import { createServer } from "node:net";
+import { describe, expect, it } from "vitest";
+import { closedPort, fakeDependency } from "../../tests/helpers.js";
+import { declareService } from "../declaration.js";
+import { doctor, endpointOf } from "./doctor.js";
+
+describe("endpointOf", () => {
+  it.each([
+    ["postgres://u:p@db.internal/app_test", { host: "db.internal", port: 5432 }],
+    ["redis://127.0.0.1:6380/0", { host: "127.0.0.1", port: 6380 }],
+    ["https://fga.example", { host: "fga.example", port: 443 }],
+    ["127.0.0.1:7233", { host: "127.0.0.1", port: 7233 }],
+  ])("%s", (value, expected) => {
+    expect(endpointOf(value)).toEqual(expected);
+  });
+});
+
+describe("doctor", () => {
+  it("names missing variables, probes set ones without printing secrets, and says whether cluster mode can run", async () => {
+    const server = createServer().listen(0, "127.0.0.1");
+    await new Promise((resolve) => server.once("listening", resolve));
+    const open = (server.address() as { port: number }).port;
+    const closed = await closedPort();
+    const declaration = declareService("svc", {
+      db: fakeDependency({ variables: ["SVC_DATABASE_URL"] }).dependency,
+      cache: fakeDependency({ variables: ["SVC_REDIS_URL"] }).dependency,
+      authz: fakeDependency({ variables: ["SVC_FGA_URL"] }).dependency,
+    });
+    const lines: string[] = [];
+    const ready = await doctor(
+      [declaration],
+      "cluster",
+      {
+        SVC_DATABASE_URL: `postgres://app:secret@127.0.0.1:${open}/app_test`,
+        SVC_REDIS_URL: `redis://127.0.0.1:${closed}`,
+      },
+      (line) => lines.push(line),
+    );
+    server.close();
+    const text = lines.join("\n");
+    expect(ready).toBe(false);
+    expect(text).toMatch(
+      new RegExp(
+        `SVC_DATABASE_URL=postgres://app:\\*\\*\\*@127\\.0\\.0\\.1:${open}/app_test: answers in [\\d.]+ ms`,
+      ),
+    );
+    expect(text).toContain(`SVC_REDIS_URL=redis://127.0.0.1:${closed}: does not answer (ECONNREFUSED)`);
+    expect(text).toContain("SVC_FGA_URL: missing (cluster mode needs it)");
+    expect(text).not.toContain("secret");
+    expect(text).toContain("not ready for cluster mode");
+  });
+
+  it("says repo mode needs nothing, and is ready whatever is missing", async () => {
+    const lines: string[] = [];
+    const declaration = declareService("svc", {
+      db: fakeDependency({ variables: ["SVC_DATABASE_URL"] }).dependency,
+    });
+    expect(await doctor([declaration], "repo", {}, (line) => lines.push(line))).toBe(true);
+    expect(lines.join("\n")).toContain("repo mode needs no variable and no server");
+  });
+});
