@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { closingLine, countJUnit, notRunInMode, summarizeJUnitDir } from "./junit-summary.js";
+import { closingLine, countJUnit, junitSeconds, notRunInMode, summarizeJUnitDir } from "./junit-summary.js";
 
 const vitestShape = `<?xml version="1.0" encoding="UTF-8" ?>
 <testsuites name="vitest tests" tests="4" failures="1" errors="0" time="0.1">
@@ -63,4 +63,9 @@ describe("notRunInMode", () => {
     </testsuite></testsuites>`;
     expect(notRunInMode(xml)).toEqual(["Differential [not run in repo mode: needs cluster] > seed 1"]);
   });
+});
+
+it("reads the time the suites took", () => {
+  expect(junitSeconds(vitestShape)).toBe(0.1);
+  expect(junitSeconds("<testsuites></testsuites>")).toBe(0);
 });

@@ -9,6 +9,12 @@ export interface JUnitCounts {
   skipped: number;
 }
 
+/** The seconds a JUnit document says its suites took (the testsuites element's time). */
+export function junitSeconds(xml: string): number {
+  const match = /<testsuites\b[^>]*\btime="([\d.]+)"/.exec(xml);
+  return match ? Number(match[1]) : 0;
+}
+
 type XmlNode = Record<string, unknown>;
 const asArray = (value: unknown): XmlNode[] =>
   value === undefined

@@ -8,7 +8,7 @@ import { INTEGRATION_MODES, type IntegrationMode } from "../mode.js";
 import { resolveArtifactsDir } from "../telemetry.js";
 import { loadDeclarations } from "./declarations.js";
 import { doctor } from "./doctor.js";
-import { closingLine, countJUnit, type JUnitCounts, notRunInMode } from "./junit-summary.js";
+import { closingLine, countJUnit, type JUnitCounts, junitSeconds, notRunInMode } from "./junit-summary.js";
 import { planRun, type RunOptions } from "./plan.js";
 
 const isModeFile = (name: string, mode: IntegrationMode) =>
@@ -45,9 +45,11 @@ function selectedPackages(lsArgs: string[], env: NodeJS.ProcessEnv): string[] {
 function summarize(mode: IntegrationMode, artifacts: string): JUnitCounts {
   const perService = new Map<string, JUnitCounts>();
   const notRun = new Map<string, string[]>();
+  const seconds = new Map<string, number>();
   forEachModeFile(artifacts, mode, (service, file) => {
     const xml = readFileSync(file, "utf8");
     const counts = countJUnit(xml);
+    seconds.set(service, (seconds.get(service) ?? 0) + junitSeconds(xml));
     notRun.set(service, [...(notRun.get(service) ?? []), ...notRunInMode(xml)]);
     const sum = perService.get(service) ?? { passed: 0, failed: 0, skipped: 0 };
     perService.set(service, {
@@ -59,7 +61,7 @@ function summarize(mode: IntegrationMode, artifacts: string): JUnitCounts {
   const total: JUnitCounts = { passed: 0, failed: 0, skipped: 0 };
   console.log(`\n[test:integration] ${mode} mode summary`);
   for (const [service, counts] of perService) {
-    console.log(`  ${service}: ${closingLine(counts)}`);
+    console.log(`  ${service}: ${closingLine(counts)} in ${(seconds.get(service) ?? 0).toFixed(1)} s`);
     // One line per suite that did not run: its name up to the reason, and how many tests it holds.
     const suites = new Map<string, number>();
     for (const name of notRun.get(service) ?? []) {
@@ -114,7 +116,7 @@ const program = new Command("test:integration")
       error.code === "commander.version";
     process.exit(shown ? EXIT.passed : EXIT.usage);
   })
-  .action((options: RunOptions & { dryRun: boolean }) => {
+  .action(async (options: RunOptions & { dryRun: boolean }) => {
     let plan: ReturnType<typeof planRun>;
     try {
       plan = planRun(options, process.env);
@@ -132,6 +134,19 @@ const program = new Command("test:integration")
     );
     if (plan.fromEnvFile.length > 0)
       console.log(`[test:integration] from ${options.envFile}: ${plan.fromEnvFile.join(", ")}`);
+    if (plan.mode === "cluster") {
+      // What "real" means for this run: every selected service's dependencies and their redacted targets.
+      const root = resolveArtifactsDir({}).replace(/\/artifacts$/, "");
+      const services = new Set(packages.map((name) => name.replace(/^@org\//, "")));
+      for (const { service, dependencies } of await loadDeclarations(root)) {
+        if (!services.has(service)) continue;
+        for (const [name, dependency] of Object.entries(dependencies)) {
+          console.log(
+            `[test:integration]   ${service}.${name} (${dependency.kind}) -> ${dependency.describeTarget(env) || "(unset)"}`,
+          );
+        }
+      }
+    }
     if (options.dryRun) {
       console.log(`[test:integration] would run: turbo ${plan.turboArgs.join(" ")}`);
       return;
