@@ -9,8 +9,15 @@ const CANDIDATES = ["src/testing/index.ts", "tests/declaration.ts"];
 const isDeclaration = (value: unknown): value is ServiceDeclaration =>
   typeof value === "object" && value !== null && "service" in value && "dependencies" in value;
 
-/** Every service declaration of the workspace at `root` (packages/* and services/*), by service name. */
-export async function loadDeclarations(root: string): Promise<ServiceDeclaration[]> {
+/**
+ * Every service declaration of the workspace at `root` (packages/* and services/*), by service name. A
+ * declaration that cannot be loaded (its package's dependencies are not built yet) is reported through
+ * `onProblem` and left out, so a report still covers the rest.
+ */
+export async function loadDeclarations(
+  root: string,
+  onProblem: (message: string) => void = () => {},
+): Promise<ServiceDeclaration[]> {
   const found: ServiceDeclaration[] = [];
   for (const group of ["packages", "services"]) {
     const dir = join(root, group);
@@ -19,8 +26,14 @@ export async function loadDeclarations(root: string): Promise<ServiceDeclaration
       for (const candidate of CANDIDATES) {
         const file = join(dir, name, candidate);
         if (!existsSync(file)) continue;
-        const module = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
-        found.push(...Object.values(module).filter(isDeclaration));
+        try {
+          const module = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+          found.push(...Object.values(module).filter(isDeclaration));
+        } catch (error) {
+          onProblem(
+            `${group}/${name}: its declaration did not load (${(error as Error).message.split("\n")[0]}); run pnpm build first`,
+          );
+        }
       }
     }
   }

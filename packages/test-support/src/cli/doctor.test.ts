@@ -59,3 +59,25 @@ describe("doctor", () => {
     expect(lines.join("\n")).toContain("repo mode needs no variable and no server");
   });
 });
+
+describe("loadDeclarations", () => {
+  it("reports a declaration that does not load and keeps the others", async () => {
+    const { mkdirSync, mkdtempSync, writeFileSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const { tmpdir } = await import("node:os");
+    const { loadDeclarations } = await import("./declarations.js");
+    const root = mkdtempSync(join(tmpdir(), "decl-"));
+    mkdirSync(join(root, "services/good/src/testing"), { recursive: true });
+    mkdirSync(join(root, "services/broken/src/testing"), { recursive: true });
+    writeFileSync(
+      join(root, "services/good/src/testing/index.ts"),
+      'export const d = { service: "good", dependencies: {} };\n',
+    );
+    writeFileSync(join(root, "services/broken/src/testing/index.ts"), 'import "@org/not-built/testing";\n');
+    const problems: string[] = [];
+    const found = await loadDeclarations(root, (p) => problems.push(p));
+    expect(found.map((d) => d.service)).toEqual(["good"]);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^services\/broken: its declaration did not load .*; run pnpm build first$/);
+  });
+});

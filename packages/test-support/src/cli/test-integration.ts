@@ -138,7 +138,10 @@ const program = new Command("test:integration")
       // What "real" means for this run: every selected service's dependencies and their redacted targets.
       const root = resolveArtifactsDir({}).replace(/\/artifacts$/, "");
       const services = new Set(packages.map((name) => name.replace(/^@org\//, "")));
-      for (const { service, dependencies } of await loadDeclarations(root)) {
+      const declarations = await loadDeclarations(root, (problem) =>
+        console.log(`[test:integration]   ${problem}`),
+      );
+      for (const { service, dependencies } of declarations) {
         if (!services.has(service)) continue;
         for (const [name, dependency] of Object.entries(dependencies)) {
           console.log(
@@ -195,12 +198,9 @@ program
       process.exitCode = EXIT.usage;
       return;
     }
-    const ready = await doctor(
-      await loadDeclarations(resolveArtifactsDir({}).replace(/\/artifacts$/, "")),
-      options.mode,
-      env,
-      (line) => console.log(line),
-    );
+    const root = resolveArtifactsDir({}).replace(/\/artifacts$/, "");
+    const declarations = await loadDeclarations(root, (problem) => console.log(`[doctor] ${problem}`));
+    const ready = await doctor(declarations, options.mode, env, (line) => console.log(line));
     process.exitCode = ready ? EXIT.passed : EXIT.failed;
   });
 
