@@ -71,6 +71,23 @@ export async function deleteTenants(client: PlatformClient, tenants: Map<string,
   tenants.clear();
 }
 
+/** Fails set-up with the service's name, URL and the fix when its /healthz does not answer. */
+export async function requireHealthy(
+  service: string,
+  baseUrl: string,
+  urlEnv: string,
+  timeoutMs: number,
+): Promise<void> {
+  try {
+    await probeHealth(baseUrl, timeoutMs);
+  } catch (error) {
+    throw new TestSupportError(
+      "CONNECT_FAILED",
+      `the ${service} service at ${baseUrl} did not answer /healthz: ${(error as Error).message}. Start it (bash scripts/service.sh ${service} start) and check ${urlEnv}.`,
+    );
+  }
+}
+
 /** The platform's own dependencies, as its consumers' environments build them. */
 export const platformModel = new URL("../../authz.fga", import.meta.url);
 export const platformDatabase = () =>
@@ -126,14 +143,7 @@ export function platformService(options: { urlEnv?: string } = {}): Dependency<P
     },
     async live(context) {
       const baseUrl = context.env[urlEnv] ?? "";
-      try {
-        await probeHealth(baseUrl, context.connectTimeoutMs);
-      } catch (error) {
-        throw new TestSupportError(
-          "CONNECT_FAILED",
-          `the platform service at ${baseUrl} did not answer /healthz: ${(error as Error).message}. Start it (pnpm --filter @org/platform start) and check ${urlEnv}.`,
-        );
-      }
+      await requireHealthy("platform", baseUrl, urlEnv, context.connectTimeoutMs);
       // The running service's data is shared: remember the tenants this suite creates, and delete only those.
       const created = new Map<string, string>();
       const track = recordCreated(

@@ -8,7 +8,7 @@ import {
   type Transport,
 } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { type PlatformClient, platformService, probeHealth, recordCreated } from "@org/platform/testing";
+import { type PlatformClient, platformService, recordCreated, requireHealthy } from "@org/platform/testing";
 import {
   type Dependency,
   type DependencyHandle,
@@ -16,7 +16,6 @@ import {
   http,
   postgres,
   redis,
-  TestSupportError,
 } from "@org/test-support";
 import { HttpResponse, http as route } from "msw";
 import { ThreadsService } from "../gen/threads/v1/threads_pb.js";
@@ -123,14 +122,7 @@ export function threadsService(
     },
     async live(context) {
       const threadsUrl = context.env[urlEnv] ?? "";
-      try {
-        await probeHealth(threadsUrl, context.connectTimeoutMs);
-      } catch (error) {
-        throw new TestSupportError(
-          "CONNECT_FAILED",
-          `the threads service at ${threadsUrl} did not answer /healthz: ${(error as Error).message}. Start it and check ${urlEnv}.`,
-        );
-      }
+      await requireHealthy("threads", threadsUrl, urlEnv, context.connectTimeoutMs);
       const platformHandle = await platform.live(context);
       // Delete what this suite created in the shared services: its threads, then its tenants.
       const created = new Map<string, string>();

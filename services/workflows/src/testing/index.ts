@@ -8,7 +8,7 @@ import {
 } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import type { PlatformClient } from "@org/platform/testing";
-import { probeHealth, recordCreated } from "@org/platform/testing";
+import { recordCreated, requireHealthy } from "@org/platform/testing";
 import {
   type Dependency,
   type DependencyContext,
@@ -16,7 +16,6 @@ import {
   declareService,
   postgres,
   runTemporalWorker,
-  TestSupportError,
   temporal,
 } from "@org/test-support";
 import { deleteThreads, type ThreadsClient, threadsService } from "@org/threads/testing";
@@ -126,14 +125,7 @@ export function workflowsService(): Dependency<WorkflowsTestClients> {
     local: (context) => build(context, "dev-server"),
     async live(context) {
       const baseUrl = context.env[urlEnv] ?? "";
-      try {
-        await probeHealth(baseUrl, context.connectTimeoutMs);
-      } catch (error) {
-        throw new TestSupportError(
-          "CONNECT_FAILED",
-          `the workflows service at ${baseUrl} did not answer /healthz: ${(error as Error).message}. Start it and check ${urlEnv}.`,
-        );
-      }
+      await requireHealthy("workflows", baseUrl, urlEnv, context.connectTimeoutMs);
       const threadsHandle = await threads.live(context);
       // Onboarding creates threads inside the services; a finished run names its thread, so remember it.
       const created = new Map<string, string>();
