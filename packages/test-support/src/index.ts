@@ -14,6 +14,7 @@ export {
   type IntegrationEnvironmentOptions,
 } from "./environment.js";
 export { isTestSupportError, TestSupportError, type TestSupportErrorCode } from "./errors.js";
+export { HandleGroup } from "./handle-group.js";
 export { type HttpOptions, type HttpUpstream, http } from "./http/http.js";
 export {
   INTEGRATION_MODE_VARIABLE,

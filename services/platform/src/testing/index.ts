@@ -10,7 +10,14 @@ import {
   type Transport,
 } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { type Dependency, declareService, openfga, postgres, TestSupportError } from "@org/test-support";
+import {
+  type Dependency,
+  declareService,
+  HandleGroup,
+  openfga,
+  postgres,
+  TestSupportError,
+} from "@org/test-support";
 import { PlatformService } from "../gen/platform/v1/platform_pb.js";
 import { platformMigrations } from "../migrate.js";
 import { createPlatformService, type PlatformDependencies } from "../service.js";
@@ -123,23 +130,19 @@ export function platformService(options: { urlEnv?: string } = {}): Dependency<P
     variables: [urlEnv],
     describeTarget: (env) => env[urlEnv] ?? "",
     async double(context) {
-      const database = await db.double(context);
-      const fga = await authz.double(context).catch(async (error: unknown) => {
-        await database.close();
-        throw error;
+      const group = new HandleGroup();
+      return group.build(async () => {
+        const database = await group.open(db.double(context));
+        const fga = await group.open(authz.double(context));
+        const transport = createPlatformTransport({ db: database.client, authz: fga.client });
+        return {
+          client: createClient(PlatformService, transport),
+          implementation: "router-transport",
+          target: "in-process",
+          reset: () => group.reset(),
+          close: () => group.close(),
+        };
       });
-      const transport = createPlatformTransport({ db: database.client, authz: fga.client });
-      return {
-        client: createClient(PlatformService, transport),
-        implementation: "router-transport",
-        target: "in-process",
-        reset: async () => {
-          await Promise.all([database.reset(), fga.reset()]);
-        },
-        close: async () => {
-          await Promise.allSettled([database.close(), fga.close()]);
-        },
-      };
     },
     async live(context) {
       const baseUrl = context.env[urlEnv] ?? "";

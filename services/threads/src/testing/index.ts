@@ -9,14 +9,7 @@ import {
 } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { type PlatformClient, platformService, recordCreated, requireHealthy } from "@org/platform/testing";
-import {
-  type Dependency,
-  type DependencyHandle,
-  declareService,
-  http,
-  postgres,
-  redis,
-} from "@org/test-support";
+import { type Dependency, declareService, HandleGroup, http, postgres, redis } from "@org/test-support";
 import { HttpResponse, http as route } from "msw";
 import { ThreadsService } from "../gen/threads/v1/threads_pb.js";
 import { completionResponse } from "../provider.js";
@@ -86,17 +79,12 @@ export function threadsService(
     variables: [urlEnv, ...platform.variables],
     describeTarget: (env) => `${env[urlEnv] ?? ""} (platform ${env.PLATFORM_GRPC_URL ?? ""})`,
     async double(context) {
-      const opened: DependencyHandle<unknown>[] = [];
-      const openPart = async <T>(build: Promise<DependencyHandle<T>>) => {
-        const handle = await build;
-        opened.push(handle as DependencyHandle<unknown>);
-        return handle;
-      };
-      try {
-        const platformHandle = await openPart(platform.double(context));
-        const db = await openPart(parts.db.double(context));
-        const cache = await openPart(parts.cache.double(context));
-        const llm = await openPart(parts.llm.double(context));
+      const group = new HandleGroup();
+      return group.build(async () => {
+        const platformHandle = await group.open(platform.double(context));
+        const db = await group.open(parts.db.double(context));
+        const cache = await group.open(parts.cache.double(context));
+        const llm = await group.open(parts.llm.double(context));
         const transport = createThreadsTransport({
           db: db.client,
           cache: cache.client,
@@ -108,17 +96,10 @@ export function threadsService(
           client: { threads: createClient(ThreadsService, transport), platform: platformHandle.client },
           implementation: "router-transport",
           target: "in-process",
-          reset: async () => {
-            await Promise.all(opened.map((h) => h.reset()));
-          },
-          close: async () => {
-            await Promise.allSettled(opened.map((h) => h.close()));
-          },
+          reset: () => group.reset(),
+          close: () => group.close(),
         };
-      } catch (error) {
-        await Promise.allSettled(opened.map((h) => h.close()));
-        throw error;
-      }
+      });
     },
     async live(context) {
       const threadsUrl = context.env[urlEnv] ?? "";

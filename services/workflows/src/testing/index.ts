@@ -14,6 +14,7 @@ import {
   type DependencyContext,
   type DependencyHandle,
   declareService,
+  HandleGroup,
   postgres,
   runTemporalWorker,
   temporal,
@@ -61,16 +62,11 @@ export function workflowsService(): Dependency<WorkflowsTestClients> {
   const urlEnv = "WORKFLOWS_GRPC_URL";
   const threads = threadsService();
   const database = postgres({ migrations: workflowsMigrations, urlEnv: "WORKFLOWS_DATABASE_URL" });
-  const build = async (context: DependencyContext, engine: "stub" | "dev-server") => {
-    const opened: DependencyHandle<unknown>[] = [];
-    const track = async <T>(handle: Promise<DependencyHandle<T>>) => {
-      const h = await handle;
-      opened.push(h as DependencyHandle<unknown>);
-      return h;
-    };
-    try {
-      const threadsHandle = await track(threads.double(context));
-      const db = await track(database.double(context));
+  const build = (context: DependencyContext, engine: "stub" | "dev-server") => {
+    const group = new HandleGroup();
+    return group.build(async () => {
+      const threadsHandle = await group.open(threads.double(context));
+      const db = await group.open(database.double(context));
       const activities = createActivities({ db: db.client, threads: threadsHandle.client.threads });
       const workflows = temporal({
         namespaceEnv: "TEMPORAL_NAMESPACE",
@@ -83,7 +79,7 @@ export function workflowsService(): Dependency<WorkflowsTestClients> {
           },
         },
       });
-      const engineHandle = await track(
+      const engineHandle = await group.open(
         engine === "stub" ? workflows.double(context) : workflows.local!(context),
       );
       const worker = await runTemporalWorker(engineHandle.client, {
@@ -103,18 +99,13 @@ export function workflowsService(): Dependency<WorkflowsTestClients> {
         },
         implementation: engine === "stub" ? "router-transport+temporal-stub" : "router-transport+dev-server",
         target: "in-process",
-        reset: async () => {
-          await Promise.all(opened.map((h) => h.reset()));
-        },
+        reset: () => group.reset(),
         close: async () => {
           await worker.shutdown();
-          await Promise.allSettled(opened.reverse().map((h) => h.close()));
+          await group.close();
         },
       } satisfies DependencyHandle<WorkflowsTestClients>;
-    } catch (error) {
-      await Promise.allSettled(opened.map((h) => h.close()));
-      throw error;
-    }
+    });
   };
   return {
     kind: "grpc:workflows",
