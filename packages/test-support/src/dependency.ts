@@ -19,8 +19,21 @@ export interface DependencyContext {
   readonly env: EnvironmentVariables;
   /** How long connecting may take; the factory enforces it too. */
   readonly connectTimeoutMs: number;
-  /** Aborted when the connect time bound has passed, so a builder can stop early. */
+  /**
+   * How long set-up after connecting (migrations, model writes) may take. A builder calls
+   * `connected()` once it has reached its server; from then on the factory applies this bound instead.
+   */
+  readonly setupTimeoutMs: number;
+  /**
+   * How long any one operation the dependency performs or hands out may take (a query, a command, a
+   * request, a reset, a close). Builders pass it to their drivers (statement_timeout, commandTimeout,
+   * request timeouts); the factory enforces it on reset and close.
+   */
+  readonly operationTimeoutMs: number;
+  /** Aborted when the connect or set-up bound has passed, so a builder can stop early. */
   readonly signal: AbortSignal;
+  /** Tells the factory the server answered: the connect bound ends and the set-up bound starts. */
+  connected(): void;
 }
 
 /** A built dependency: its client and its lifecycle. */

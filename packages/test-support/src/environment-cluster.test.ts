@@ -74,6 +74,43 @@ describe("createIntegrationEnvironment in cluster mode", () => {
     expect(closedLate).toBe(true);
   });
 
+  it("bounds set-up after connecting separately, with its own message", async () => {
+    let sawAbort = false;
+    const migrating = fakeDependency({
+      variables: ["A_URL"],
+      live: async (context) => {
+        context.connected();
+        // A migration that never finishes: the connect bound (50 ms) no longer applies, the set-up bound does.
+        await new Promise<void>((resolve) =>
+          context.signal.addEventListener("abort", () => {
+            sawAbort = true;
+            resolve();
+          }),
+        );
+      },
+    });
+    const started = performance.now();
+    const error = await caught(() =>
+      createIntegrationEnvironment({
+        service: "svc",
+        dependencies: { db: migrating.dependency },
+        env: clusterEnv,
+        connectTimeoutMs: 50,
+        setupTimeoutMs: 200,
+        telemetry: memoryTelemetry(),
+      }),
+    );
+    expect(isTestSupportError(error, "SETUP_TIMEOUT")).toBe(true);
+    expect(error.message).toContain(
+      'dependency "db" (fake) connected to fake://live but did not finish setting up',
+    );
+    expect(error.message).toContain("within 200 ms");
+    expect(error.message).toContain("INTEGRATION_SETUP_TIMEOUT_MS");
+    expect(sawAbort).toBe(true);
+    // It waited for the set-up bound, not just the connect bound.
+    expect(performance.now() - started).toBeGreaterThanOrEqual(190);
+  });
+
   it("closes what it opened when another dependency fails, and names the failure", async () => {
     const good = fakeDependency({ variables: ["A_URL"] });
     const bad = fakeDependency({

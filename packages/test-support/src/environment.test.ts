@@ -75,7 +75,7 @@ describe("createIntegrationEnvironment in repo mode", () => {
     const lines = readFileSync(join(dir, "svc-events", "events.jsonl"), "utf8")
       .trim()
       .split("\n");
-    expect(lines).toHaveLength(1);
+    expect(lines.map((line) => JSON.parse(line).event)).toEqual(["dependency.selected", "dependency.closed"]);
     expect(JSON.parse(lines[0] as string)).toMatchObject({ event: "dependency.selected", dependency: "a" });
   });
 
@@ -152,11 +152,106 @@ describe("createIntegrationEnvironment in repo mode", () => {
     const timeout = await caught(() =>
       createIntegrationEnvironment({ ...base, env: { ...repoEnv, INTEGRATION_CONNECT_TIMEOUT_MS: "5s" } }),
     );
-    expect(timeout.message).toContain('INTEGRATION_CONNECT_TIMEOUT_MS="5s" is not a positive whole number');
+    expect(timeout.message).toContain(
+      'INTEGRATION_CONNECT_TIMEOUT_MS="5s" is not a whole number of milliseconds',
+    );
     const runId = await caught(() =>
       createIntegrationEnvironment({ ...base, env: { ...repoEnv, INTEGRATION_RUN_ID: "run/1" } }),
     );
     expect(runId.message).toContain('INTEGRATION_RUN_ID="run/1"');
+  });
+
+  it.each([
+    ["connectTimeoutMs", 2 ** 31],
+    ["connectTimeoutMs", 0],
+    ["setupTimeoutMs", -1],
+    ["operationTimeoutMs", 1.5],
+    ["operationTimeoutMs", Number.NaN],
+  ])("rejects %s=%s, which a timer cannot hold, before building anything", async (option, value) => {
+    const a = fakeDependency();
+    const error = await caught(() =>
+      createIntegrationEnvironment({
+        service: "svc",
+        dependencies: { a: a.dependency },
+        env: repoEnv,
+        [option]: value,
+        telemetry: memoryTelemetry(),
+      }),
+    );
+    expect(isTestSupportError(error, "INVALID_OPTIONS")).toBe(true);
+    expect(error.message).toContain(`${option}=`);
+    expect(error.message).toContain("between 1 and 2147483647");
+    expect(a.calls).toEqual([]);
+  });
+
+  it.each([
+    ["INTEGRATION_CONNECT_TIMEOUT_MS", "2147483648"],
+    ["INTEGRATION_SETUP_TIMEOUT_MS", "1e3"],
+    ["INTEGRATION_OPERATION_TIMEOUT_MS", " 100"],
+    ["INTEGRATION_OPERATION_TIMEOUT_MS", ""],
+  ])("rejects %s=%j", async (variable, value) => {
+    const error = await caught(() =>
+      createIntegrationEnvironment({
+        service: "svc",
+        dependencies: { a: fakeDependency().dependency },
+        env: { ...repoEnv, [variable]: value },
+        telemetry: memoryTelemetry(),
+      }),
+    );
+    expect(isTestSupportError(error, "INVALID_OPTIONS")).toBe(true);
+    expect(error.message).toContain(`${variable}=${JSON.stringify(value)}`);
+  });
+
+  it("bounds a reset that never finishes, naming the dependency, and the next reset still runs", async () => {
+    let stall = true;
+    const stuck = fakeDependency({
+      reset: () => (stall ? new Promise<void>(() => {}) : Promise.resolve()),
+    });
+    const telemetry = memoryTelemetry();
+    const env = await createIntegrationEnvironment({
+      service: "svc",
+      dependencies: { cache: stuck.dependency },
+      env: repoEnv,
+      operationTimeoutMs: 100,
+      telemetry,
+    });
+    const error = await caught(() => env.reset());
+    expect(isTestSupportError(error, "RESET_FAILED")).toBe(true);
+    expect(error.message).toContain('dependency "cache" (fake) did not finish its reset within 100 ms');
+    stall = false;
+    await env.reset();
+    await env.close();
+    const resets = telemetry.events.filter((e) => e.event === "dependency.reset");
+    expect(resets).toHaveLength(2);
+    expect(resets[0]?.error).toContain("did not finish its reset");
+    expect(resets[1]).toMatchObject({ dependency: "cache", kind: "fake", implementation: "fake-double" });
+    expect(resets[1]?.error).toBeUndefined();
+    expect(typeof resets[1]?.durationMs).toBe("number");
+  });
+
+  it("bounds a close that never finishes, closes the others, and names what may be left", async () => {
+    const order: string[] = [];
+    const stuck = fakeDependency({ close: () => new Promise<void>(() => {}) });
+    const fine = fakeDependency({ close: async () => void order.push("fine") });
+    const telemetry = memoryTelemetry();
+    const env = await createIntegrationEnvironment({
+      service: "svc",
+      dependencies: { fine: fine.dependency, stuck: stuck.dependency },
+      env: repoEnv,
+      operationTimeoutMs: 100,
+      telemetry,
+    });
+    const error = await caught(() => env.close());
+    expect(isTestSupportError(error, "CLOSE_FAILED")).toBe(true);
+    expect(error.message).toContain(
+      '"stuck" (in-process): [test-support] dependency "stuck" (fake) did not finish its close',
+    );
+    expect(error.message).toContain("pnpm test:integration sweep");
+    expect(order).toEqual(["fine"]);
+    expect(telemetry.events.filter((e) => e.event === "dependency.closed").map((e) => e.dependency)).toEqual([
+      "stuck",
+      "fine",
+    ]);
   });
 
   it("rejects an invalid mode before building anything", async () => {

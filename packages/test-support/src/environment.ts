@@ -21,6 +21,10 @@ export interface IntegrationEnvironmentOptions<D extends DependencyMap> {
   env?: EnvironmentVariables;
   /** How long connecting may take, per dependency. Default: INTEGRATION_CONNECT_TIMEOUT_MS, else 5000. */
   connectTimeoutMs?: number;
+  /** How long set-up after connecting (migrations, models) may take. Default: INTEGRATION_SETUP_TIMEOUT_MS, else 60000. */
+  setupTimeoutMs?: number;
+  /** How long one operation (query, command, request, reset, close) may take. Default: INTEGRATION_OPERATION_TIMEOUT_MS, else 10000. */
+  operationTimeoutMs?: number;
   /** Where events go. Default: stderr and artifacts/<service>/events.jsonl. */
   telemetry?: TelemetrySink;
 }
@@ -40,6 +44,10 @@ export interface IntegrationEnvironment<D extends DependencyMap> extends AsyncDi
 }
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
+const DEFAULT_SETUP_TIMEOUT_MS = 60_000;
+const DEFAULT_OPERATION_TIMEOUT_MS = 10_000;
+/** setTimeout fires at once for anything larger than a signed 32-bit number of milliseconds. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 const SERVICE_NAME = /^[a-z][a-z0-9-]{0,62}$/;
 const DEPENDENCY_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -94,16 +102,29 @@ function runIdFrom(env: EnvironmentVariables): string {
   return globals[RUN_ID_KEY] as string;
 }
 
-function connectTimeoutFrom(options: { connectTimeoutMs?: number }, env: EnvironmentVariables): number {
-  const raw = options.connectTimeoutMs ?? env.INTEGRATION_CONNECT_TIMEOUT_MS;
-  if (raw === undefined) return DEFAULT_CONNECT_TIMEOUT_MS;
-  const value = typeof raw === "number" ? raw : Number(raw);
-  if (!Number.isInteger(value) || value <= 0) {
-    const source =
-      options.connectTimeoutMs !== undefined ? "connectTimeoutMs" : "INTEGRATION_CONNECT_TIMEOUT_MS";
+type BoundOption = "connectTimeoutMs" | "setupTimeoutMs" | "operationTimeoutMs";
+const BOUND_VARIABLES: Record<BoundOption, string> = {
+  connectTimeoutMs: "INTEGRATION_CONNECT_TIMEOUT_MS",
+  setupTimeoutMs: "INTEGRATION_SETUP_TIMEOUT_MS",
+  operationTimeoutMs: "INTEGRATION_OPERATION_TIMEOUT_MS",
+};
+
+/** A time bound from the options, else its variable, else the default; whole milliseconds a timer can hold. */
+function boundFrom(
+  option: BoundOption,
+  options: Partial<Record<BoundOption, number>>,
+  env: EnvironmentVariables,
+  fallback: number,
+): number {
+  const variable = BOUND_VARIABLES[option];
+  const raw = options[option] ?? env[variable];
+  if (raw === undefined) return fallback;
+  const value = typeof raw === "number" ? raw : /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!Number.isSafeInteger(value) || value <= 0 || value > MAX_TIMER_MS) {
+    const source = options[option] !== undefined ? option : variable;
     throw new TestSupportError(
       "INVALID_OPTIONS",
-      `${source}=${JSON.stringify(raw)} is not a positive whole number of milliseconds; use e.g. 5000.`,
+      `${source}=${JSON.stringify(raw)} is not a whole number of milliseconds between 1 and ${MAX_TIMER_MS}; use e.g. ${fallback}.`,
     );
   }
   return value;
@@ -156,10 +177,10 @@ function checkVariables(service: string, dependencies: DependencyMap, env: Envir
   }
 }
 
-/** Builds one dependency within the time bound, turning failures into errors that name it and its target. */
+/** Builds one dependency within its connect bound, then its set-up bound, naming it and its target on failure. */
 async function openDependency<C>(
   dependency: Dependency<C>,
-  context: Omit<DependencyContext, "signal">,
+  context: Omit<DependencyContext, "signal" | "connected">,
   abort: AbortController,
 ): Promise<DependencyHandle<C>> {
   const { mode, name } = context;
@@ -171,38 +192,95 @@ async function openDependency<C>(
       : mode === "local" && dependency.local
         ? dependency.local.bind(dependency)
         : dependency.double.bind(dependency);
-  const fullContext: DependencyContext = { ...context, signal: abort.signal };
+  let timer: NodeJS.Timeout | undefined;
+  let fail: ((error: TestSupportError) => void) | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    fail = reject;
+  });
+  const expire = (error: TestSupportError) => {
+    abort.abort();
+    fail?.(error);
+  };
   // Starting a local engine is not connecting: it gets its own, longer bound.
-  const boundMs =
+  const connectBoundMs =
     mode === "local" && dependency.local
       ? Math.max(context.connectTimeoutMs, dependency.startTimeoutMs ?? 0)
       : context.connectTimeoutMs;
-  const attempt = build(fullContext);
-  if (!bounded) {
-    return attempt.catch((error: unknown) => {
-      throw wrapFailure(error, name, dependency.kind, target);
-    });
-  }
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      abort.abort();
-      reject(
-        new TestSupportError(
-          "CONNECT_TIMEOUT",
-          `dependency "${name}" (${dependency.kind}) did not answer within ${boundMs} ms at ${target}. ` +
-            `Is the server running and reachable from here? Check ${dependency.variables.join(", ") || "its configuration"}, ` +
-            "or raise the bound with connectTimeoutMs / INTEGRATION_CONNECT_TIMEOUT_MS.",
-        ),
+  let phase: "connect" | "setup" = "connect";
+  const fullContext: DependencyContext = {
+    ...context,
+    signal: abort.signal,
+    connected() {
+      if (phase === "setup" || !bounded || abort.signal.aborted) return;
+      phase = "setup";
+      clearTimeout(timer);
+      timer = setTimeout(
+        () =>
+          expire(
+            new TestSupportError(
+              "SETUP_TIMEOUT",
+              `dependency "${name}" (${dependency.kind}) connected to ${target} but did not finish setting up ` +
+                `(migrations, models, schemas) within ${context.setupTimeoutMs} ms. The server answers, so look at what ` +
+                "set-up runs (a slow or blocked migration, a lock held by another session), or raise the bound with " +
+                "setupTimeoutMs / INTEGRATION_SETUP_TIMEOUT_MS.",
+            ),
+          ),
+        context.setupTimeoutMs,
       );
-    }, boundMs);
-  });
+    },
+  };
+  if (bounded) {
+    timer = setTimeout(
+      () =>
+        expire(
+          new TestSupportError(
+            "CONNECT_TIMEOUT",
+            `dependency "${name}" (${dependency.kind}) did not answer within ${connectBoundMs} ms at ${target}. ` +
+              `Is the server running and reachable from here? Check ${dependency.variables.join(", ") || "its configuration"}, ` +
+              "or raise the bound with connectTimeoutMs / INTEGRATION_CONNECT_TIMEOUT_MS.",
+          ),
+        ),
+      connectBoundMs,
+    );
+  }
+  const attempt = build(fullContext);
   try {
-    return await Promise.race([attempt, timeout]);
+    return await (bounded ? Promise.race([attempt, timeout]) : attempt);
   } catch (error) {
     // A builder that finishes after the bound must not leak its connections.
     attempt.then((late) => late.close()).catch(() => {});
     throw wrapFailure(error, name, dependency.kind, target);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Runs one reset or close of a handle within the operation bound, naming the dependency when it stalls. */
+async function withinBound<T>(
+  action: () => Promise<T>,
+  what: string,
+  name: string,
+  kind: string,
+  target: string,
+  boundMs: number,
+): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const stalled = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new TestSupportError(
+            "OPERATION_TIMEOUT",
+            `dependency "${name}" (${kind}) did not finish its ${what} within ${boundMs} ms at ${target}. ` +
+              "The server stopped answering or something holds a lock; raise the bound with operationTimeoutMs / " +
+              "INTEGRATION_OPERATION_TIMEOUT_MS only if the operation is legitimately slow.",
+          ),
+        ),
+      boundMs,
+    );
+  });
+  try {
+    return await Promise.race([action(), stalled]);
   } finally {
     clearTimeout(timer);
   }
@@ -239,7 +317,9 @@ export async function createIntegrationEnvironment<D extends DependencyMap>(
   const mode = integrationModeFrom(env);
   const { service, dependencies } = options;
   if (mode === "cluster") checkVariables(service, dependencies, env);
-  const connectTimeoutMs = connectTimeoutFrom(options, env);
+  const connectTimeoutMs = boundFrom("connectTimeoutMs", options, env, DEFAULT_CONNECT_TIMEOUT_MS);
+  const setupTimeoutMs = boundFrom("setupTimeoutMs", options, env, DEFAULT_SETUP_TIMEOUT_MS);
+  const operationTimeoutMs = boundFrom("operationTimeoutMs", options, env, DEFAULT_OPERATION_TIMEOUT_MS);
   const runId = runIdFrom(env);
   const telemetry =
     options.telemetry ?? createDefaultTelemetry({ artifactsDir: resolveArtifactsDir(env), service });
@@ -253,7 +333,18 @@ export async function createIntegrationEnvironment<D extends DependencyMap>(
     names.map((name, i) =>
       openDependency(
         dependencies[name] as Dependency<unknown>,
-        { service, name, mode, runId, instanceId, workerId, env, connectTimeoutMs },
+        {
+          service,
+          name,
+          mode,
+          runId,
+          instanceId,
+          workerId,
+          env,
+          connectTimeoutMs,
+          setupTimeoutMs,
+          operationTimeoutMs,
+        },
         aborts[i] as AbortController,
       ),
     ),
@@ -302,6 +393,34 @@ export async function createIntegrationEnvironment<D extends DependencyMap>(
     });
   });
 
+  /** One bounded reset or close of handle i, reported as a dependency.reset / dependency.closed event. */
+  const timed = async (i: number, what: "reset" | "close", action: () => Promise<void>) => {
+    const name = names[i] as string;
+    const handle = handles[i] as DependencyHandle<unknown>;
+    const kind = (dependencies[name] as Dependency<unknown>).kind;
+    const started = performance.now();
+    let failure: unknown;
+    try {
+      await withinBound(action, what, name, kind, handle.target, operationTimeoutMs);
+    } catch (error) {
+      failure = error;
+      throw error;
+    } finally {
+      telemetry.emit({
+        event: what === "reset" ? "dependency.reset" : "dependency.closed",
+        time: new Date().toISOString(),
+        service,
+        mode,
+        runId,
+        dependency: name,
+        kind,
+        implementation: handle.implementation,
+        durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+        ...(failure === undefined ? {} : { error: errorText(failure) }),
+      });
+    }
+  };
+
   let closing: Promise<void> | undefined;
   const failWhenClosed = (action: string) => {
     if (closing) {
@@ -320,7 +439,7 @@ export async function createIntegrationEnvironment<D extends DependencyMap>(
     targets: targets as IntegrationEnvironment<D>["targets"],
     async reset() {
       failWhenClosed("reset");
-      const results = await Promise.allSettled(handles.map((h) => h.reset()));
+      const results = await Promise.allSettled(handles.map((h, i) => timed(i, "reset", () => h.reset())));
       const errors = results.flatMap((r, i) =>
         r.status === "rejected" ? [`  - "${names[i]}": ${errorText(r.reason)}`] : [],
       );
@@ -337,16 +456,18 @@ export async function createIntegrationEnvironment<D extends DependencyMap>(
         const errors: string[] = [];
         // Reverse order: later dependencies may lean on earlier ones.
         for (let i = handles.length - 1; i >= 0; i--) {
+          const handle = handles[i] as DependencyHandle<unknown>;
           try {
-            await (handles[i] as DependencyHandle<unknown>).close();
+            await timed(i, "close", () => handle.close());
           } catch (error) {
-            errors.push(`  - "${names[i]}": ${errorText(error)}`);
+            errors.push(`  - "${names[i]}" (${handle.target}): ${errorText(error)}`);
           }
         }
         if (errors.length > 0) {
           throw new TestSupportError(
             "CLOSE_FAILED",
-            `service "${service}" could not close cleanly:\n${errors.join("\n")}\nWhat it created may be left behind.`,
+            `service "${service}" could not close cleanly:\n${errors.join("\n")}\n` +
+              "What these dependencies created may be left behind; `pnpm test:integration sweep` removes what dead runs left.",
           );
         }
       })();

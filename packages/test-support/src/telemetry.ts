@@ -41,7 +41,7 @@ export function resolveArtifactsDir(
   }
 }
 
-/** The default sink: stderr plus a JSON-lines file per service. */
+/** The default sink: every event to a JSON-lines file per service; selections and failures also to stderr. */
 export function createDefaultTelemetry(options: {
   artifactsDir: string;
   service: string;
@@ -52,7 +52,10 @@ export function createDefaultTelemetry(options: {
   return {
     emit(event) {
       const line = JSON.stringify(event);
-      if (options.stderr !== false) process.stderr.write(`[test-support] ${line}\n`);
+      // Per-test resets and closes go to the file only; stderr keeps what a reader needs to see.
+      const loud =
+        event.event === "dependency.selected" || event.event === "environment.failed" || event.error;
+      if (options.stderr !== false && loud) process.stderr.write(`[test-support] ${line}\n`);
       if (!ready) {
         mkdirSync(dirname(file), { recursive: true });
         ready = true;

@@ -131,6 +131,7 @@ export function postgres(options: PostgresOptions): Dependency<PostgresClient> {
       try {
         const result = await pool.query<{ db: string }>("select current_database() as db");
         database = result.rows[0]?.db ?? named;
+        context.connected();
       } catch (error) {
         return fail(error, "connecting");
       }

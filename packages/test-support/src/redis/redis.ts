@@ -126,6 +126,7 @@ export function redis(options: RedisOptions): Dependency<RedisClient> {
         return client;
       };
       const client = await connect(prefix);
+      context.connected();
       const admin = await connect(undefined).catch((error: unknown) => {
         client.disconnect();
         throw error;

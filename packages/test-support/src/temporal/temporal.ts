@@ -266,6 +266,7 @@ export function temporal(options: TemporalOptions): Dependency<TemporalClient> {
         context.connectTimeoutMs + 1000,
         options.addressEnv,
       );
+      context.connected();
       return handleFor(client.workflow, namespace, address, "temporal", () => connection.close());
     },
   };
