@@ -52,7 +52,7 @@ describe("redis dependency", () => {
 
   test("reports what it selected", ({ environment }) => {
     expect(environment.targets.cache.implementation).toBe(
-      environment.mode === "cluster" ? "ioredis" : "ioredis-mock",
+      { repo: "ioredis-mock (fidelity layer)", local: "redis-server", cluster: "ioredis" }[environment.mode],
     );
   });
 });
