@@ -15,7 +15,11 @@ export function declareService(service: string, dependencies: DependencyMap): Se
 export function implementationsOf(kind: string): { repo: string; local: string; cluster: string } {
   const known: Record<string, { repo: string; local: string; cluster: string }> = {
     postgres: { repo: "pg-mem", local: "pg-mem", cluster: "PostgreSQL (pg)" },
-    redis: { repo: "ioredis-mock behind the fidelity layer", local: "redis-server", cluster: "Redis (ioredis)" },
+    redis: {
+      repo: "ioredis-mock behind the fidelity layer",
+      local: "redis-server",
+      cluster: "Redis (ioredis)",
+    },
     openfga: { repo: "in-memory OpenFGA", local: "in-memory OpenFGA", cluster: "OpenFGA server" },
     temporal: { repo: "Temporal stub", local: "Temporal dev server", cluster: "Temporal server" },
     http: { repo: "MSW handlers", local: "MSW handlers", cluster: "HTTP (fetch)" },

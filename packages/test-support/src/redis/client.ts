@@ -20,6 +20,12 @@ export interface ClientScope {
 }
 
 const SCOPED = Symbol("test-support.scoped");
+/**
+ * What a refused command is sent as inside a pipeline or transaction: a name no server knows, so the
+ * pipeline's replies stay in step and a transaction is discarded (EXECABORT), as Redis does after a
+ * command fails to queue; the caller still gets the refusal.
+ */
+const PLACEHOLDER = "test-support-refused-command";
 type ScopedCommand = Command & { [SCOPED]?: true; inTransaction?: boolean };
 
 function displayOf(command: Command): string {
@@ -158,8 +164,20 @@ export class ScopedRedis extends Redis {
       try {
         this.prepare(c);
       } catch (error) {
-        command.reject(error as Error);
-        return command.promise;
+        const inBatch =
+          (stream !== undefined && "isPipeline" in stream) ||
+          c.inTransaction ||
+          this.transaction !== undefined;
+        if (!inBatch) {
+          command.reject(error as Error);
+          return command.promise;
+        }
+        if (this.transaction) this.transaction.push(undefined);
+        const reject = command.reject.bind(command);
+        command.name = PLACEHOLDER;
+        command.args = [];
+        command.reject = () => reject(error as Error);
+        command.resolve = () => reject(error as Error);
       }
     }
     return super.sendCommand(command, stream);

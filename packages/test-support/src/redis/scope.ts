@@ -37,11 +37,11 @@ const UNSAFE: Record<string, string> = {
   swapdb: "swaps whole databases of a shared server; an environment owns only the keys under its prefix",
   move: "moves a key to another database, outside the environment's prefix and out of reset's reach",
   select:
-    "switches the connection to another database, outside the environment's prefix and out of reset's reach; choose the database in the URL (redis://host:6379/<n>)",
+    "switches the connection to another database than the URL's, outside the environment's prefix and out of reset's reach; choose the database in the URL (redis://host:6379/<n>)",
   config:
     "reads or changes server-wide configuration shared with every other client; configure the server itself, not from a suite",
   shutdown: "stops a server other suites use",
-  debug: "DEBUG can crash, block or reload a server other suites use",
+  debug: "can crash, block or reload a server other suites use",
   migrate: "moves keys to another server, out of reset's reach",
   monitor: "streams every command of every client of the server, other suites' included",
   sync: "is the replication protocol, not a client command",

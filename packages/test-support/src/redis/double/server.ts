@@ -77,12 +77,20 @@ const GROUP_REASONS: Record<string, string> = {
 /** Why `resolved` is refused by the double (it has no definition). */
 export function unsupportedReason(resolved: ResolvedCommand): string {
   const special: Record<string, string> = {
+    watch:
+      "whether a later EXEC aborts depends on exactly which writes Redis counts as touching a key, which the double does not reproduce",
     sort: "SORT's BY/GET patterns and ordering options are not emulated by the double",
     sort_ro: "SORT's BY/GET patterns and ordering options are not emulated by the double",
     dump: "DUMP's serialization format is Redis's RDB encoding, which the double does not produce",
     restore: "RESTORE takes Redis's RDB encoding, which the double does not read",
     object: "object encodings and idle times are internals of the real server",
     lcs: "LCS is not emulated by the double",
+    "script|debug": "the Lua debugger needs a real server",
+    spublish: "sharded pub/sub is not emulated by the double",
+    ssubscribe: "sharded pub/sub is not emulated by the double",
+    sunsubscribe: "sharded pub/sub is not emulated by the double",
+    "pubsub|shardchannels": "sharded pub/sub is not emulated by the double",
+    "pubsub|shardnumsub": "sharded pub/sub is not emulated by the double",
     wait: "replication acknowledgements need a real server",
     info: "INFO reports a real server's state",
     command: "COMMAND reports a real server's command table",
@@ -90,7 +98,14 @@ export function unsupportedReason(resolved: ResolvedCommand): string {
     "client|list": "it lists a real server's clients",
     "client|info": "it reports a real server's view of the connection",
   };
-  return special[resolved.name] ?? GROUP_REASONS[resolved.entry.group] ?? "it is not emulated by the double";
+  const top = resolved.name.split("|")[0] as string;
+  return (
+    special[resolved.name] ??
+    special[top] ??
+    GROUP_REASONS[resolved.entry.group] ??
+    GROUP_REASONS[resolved.container?.group ?? ""] ??
+    "it is not emulated by the double"
+  );
 }
 
 class InProcessSocket extends Duplex {

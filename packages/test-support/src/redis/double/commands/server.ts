@@ -29,7 +29,16 @@ function script(ctx: CallContext, args: string[], byDigest: boolean, readOnly: b
   }
   const keys = args.slice(2, 2 + Number(numkeys));
   const argv = args.slice(2 + Number(numkeys));
-  const reply = ctx.server.runScript(ctx, body, keys, argv, readOnly);
+  let reply: Reply;
+  try {
+    reply = ctx.server.runScript(ctx, body, keys, argv, readOnly);
+  } catch (error) {
+    if (error instanceof Refusal) {
+      const command = `${byDigest ? "EVALSHA" : "EVAL"}${readOnly ? "_RO" : ""}`;
+      throw new Refusal(`${command} (${error.what})`, error.why, error.code);
+    }
+    throw error;
+  }
   if (!byDigest) ctx.server.scripts.set(sha1(body), body);
   return reply;
 }
@@ -93,16 +102,6 @@ export const serverCommands: Record<string, CommandDefinition> = {
     },
   },
   // EXEC itself is run by the double (it needs to dispatch the queued commands).
-  watch: {
-    handler(ctx) {
-      if (ctx.conn.multi) throw new ReplyError("ERR WATCH inside MULTI is not allowed");
-      throw new Refusal(
-        "WATCH",
-        "whether EXEC then aborts depends on which writes Redis counts as touching a key, which the double does not reproduce exactly",
-      );
-    },
-    refuses: [["WATCH", "optimistic-locking conflicts are not reproduced exactly"]],
-  },
   unwatch: { handler: () => OK },
   subscribe: {
     handler(ctx, channels) {

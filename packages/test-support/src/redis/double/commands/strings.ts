@@ -219,6 +219,15 @@ export const stringCommands: Record<string, CommandDefinition> = {
       return substring(value, start as string, end as string);
     },
   },
+  substr: {
+    handler(ctx, [key, start, end]) {
+      int64Arg(start as string);
+      int64Arg(end as string);
+      const value = ctx.ks.getString(key as string);
+      if (value === undefined) return "";
+      return substring(value, start as string, end as string);
+    },
+  },
   setrange: {
     handler(ctx, [key, offsetArg, value]) {
       const offset = Number(int64Arg(offsetArg as string));

@@ -1,0 +1,13 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { FIDELITY_CASES } from "../../../tests/redis-fidelity/cases.js";
+import { redisDoubleDocs } from "./docs.js";
+
+describe("docs/redis-double.md", () => {
+  it("is generated from the current double (pnpm --filter @org/test-support docs:redis)", () => {
+    const file = new URL("../../../docs/redis-double.md", import.meta.url);
+    expect(readFileSync(file, "utf8"), "stale: run pnpm --filter @org/test-support docs:redis").toBe(
+      redisDoubleDocs(FIDELITY_CASES.length),
+    );
+  });
+});
