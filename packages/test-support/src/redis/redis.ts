@@ -193,7 +193,6 @@ export function redis(options: RedisOptions): Dependency<RedisClient> {
     try {
       await admin.select(parsed.db);
     } catch (error) {
-      admin.disconnect();
       let count = "";
       try {
         const reply = (await admin.call("CONFIG", "GET", "databases")) as string[];
@@ -201,6 +200,7 @@ export function redis(options: RedisOptions): Dependency<RedisClient> {
       } catch {
         // CONFIG may be disabled for this user; the server's own message then has to do.
       }
+      admin.disconnect();
       throw new TestSupportError(
         "INVALID_OPTIONS",
         `${variable} selects database ${parsed.db}, which the server at ${target} refuses (${scrub(errorText(error), secrets)})${count}. ` +
