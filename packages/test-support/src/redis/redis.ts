@@ -112,8 +112,8 @@ async function deleteKeys(admin: Redis, written: Set<string>): Promise<void> {
 // Captured at load so a suite's fake timers cannot stall the in-process connection.
 const defer: (fn: () => void) => void = process.nextTick.bind(process);
 
-/** ioredis's Connector for the double: an in-memory stream instead of a socket. */
-function doubleConnector(double: RedisDouble) {
+/** ioredis's Connector for the double: an in-memory stream instead of a socket (exported for tests). */
+export function doubleConnector(double: RedisDouble) {
   return class DoubleConnector {
     connecting = false;
     stream: Duplex | undefined;

@@ -3,6 +3,7 @@
 //   REDIS_URL=redis://127.0.0.1:<port> pnpm --filter @org/test-support redis:record
 // Use a private redis-server 7.0 (scripts/... or `redis-server --port <free>`): the corpus is harmless on a
 // shared one, but a private server keeps the recording free of other clients' pub/sub and scripts.
+import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
@@ -38,4 +39,5 @@ try {
 }
 const file = fileURLToPath(new URL("./recording.json", import.meta.url));
 writeFileSync(file, `${JSON.stringify({ server, cases }, null, 2)}\n`);
+execFileSync("pnpm", ["exec", "biome", "format", "--write", file], { stdio: "inherit" });
 console.log(`recorded ${Object.keys(cases).length} cases from Redis ${server} into ${file}`);
