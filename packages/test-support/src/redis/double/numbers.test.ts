@@ -48,7 +48,7 @@ describe("Redis's number formatting", () => {
     expect(formatReplyDouble(Infinity)).toBe("inf");
     expect(formatG(0.00001, 17)).toBe("1.0000000000000001e-05");
     expect(formatG(1e15, 14)).toBe("1e+15");
-    expect(formatG(123456789012345678, 14)).toBe("1.2345678901235e+17");
+    expect(formatG(123456789012345680, 14)).toBe("1.2345678901235e+17");
   });
 
   it("adds INCRBYFLOAT increments in x87 long double and prints them with %.17Lf like Redis", () => {
@@ -73,7 +73,7 @@ describe("Lua 5.1's string.format", () => {
     expect(formatInteger(7, spec("%+d"))).toBe("+7");
   });
   it("prints floats as glibc does", () => {
-    expect(formatFloat(3.14159, spec("%5.1f"))).toBe("  3.1");
+    expect(formatFloat(1.25001, spec("%5.1f"))).toBe("  1.3");
     expect(formatFloat(12345.678, spec("%e"))).toBe("1.234568e+04");
     expect(formatFloat(0.0001, spec("%g"))).toBe("0.0001");
     expect(formatFloat(1e-5, spec("%g"))).toBe("1e-05");
