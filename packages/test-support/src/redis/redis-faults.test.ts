@@ -129,6 +129,11 @@ describe.skipIf(!redisServerBinary())("redis against a private redis-server", ()
       await outage.kill();
       // Longer than the ~1.5 s after which the old retry strategy gave up for good.
       await new Promise((resolve) => setTimeout(resolve, 2500));
+      // The first test after the outage: its reset and its commands fail, naming the cause.
+      const reset = await caught(() => env.reset());
+      expect(isTestSupportError(reset, "RESET_FAILED")).toBe(true);
+      expect(reset.message).toContain("is not answering (connect ECONNREFUSED");
+      expect(reset.message).toContain("the next reset deletes them");
       const during = await caught(() => client.get("before"));
       expect(isTestSupportError(during, "CONNECT_FAILED")).toBe(true);
       expect(during.message).toContain("redis GET could not be sent");

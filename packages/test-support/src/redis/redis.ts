@@ -235,14 +235,29 @@ export function redis(options: RedisOptions): Dependency<RedisClient> {
       throw failure(error, scope.lastError);
     }
     client.options.retryStrategy = reconnectForever;
+    /** Deletes the written keys; while the server is down, fails with the connection's last error as the cause. */
+    const deleteWritten = async () => {
+      try {
+        await deleteKeys(admin, scope.written);
+      } catch (error) {
+        if ((error as Error)?.name !== "MaxRetriesPerRequestError" && admin.status === "ready") throw error;
+        throw new TestSupportError(
+          "CONNECT_FAILED",
+          `redis at ${target} is not answering (${scrub(errorText(adminError ?? error), secrets)}), so the ` +
+            `${scope.written.size} keys this environment wrote were not deleted. The client keeps reconnecting; ` +
+            "once the server is back, the next reset deletes them.",
+          { cause: error },
+        );
+      }
+    };
     return {
       client,
       implementation,
       target: `${target} (keys ${prefix}*)`,
-      reset: () => deleteKeys(admin, scope.written),
+      reset: deleteWritten,
       async close() {
         try {
-          await deleteKeys(admin, scope.written);
+          await deleteWritten();
         } finally {
           for (const c of scope.clients) c.disconnect();
           admin.disconnect();

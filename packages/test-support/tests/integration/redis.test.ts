@@ -115,6 +115,22 @@ describe("redis scoping in every mode", () => {
     expect(await clients.cache.ttl("hits:ada")).toBeGreaterThan(0);
   });
 
+  test("defineCommand scripts (EVALSHA, then EVAL on NOSCRIPT) see the client's keys", async ({
+    clients,
+  }) => {
+    const client = clients.cache as typeof clients.cache & {
+      takeToken(key: string, limit: number): Promise<number>;
+    };
+    client.defineCommand("takeToken", {
+      numberOfKeys: 1,
+      lua: "local n = redis.call('INCR', KEYS[1]); if n > tonumber(ARGV[1]) then return 0 end; return 1",
+    });
+    expect(await client.takeToken("bucket", 2)).toBe(1);
+    expect(await client.takeToken("bucket", 2)).toBe(1);
+    expect(await client.takeToken("bucket", 2)).toBe(0);
+    expect(await clients.cache.get("bucket")).toBe("3");
+  });
+
   test("duplicate() stays in the environment: pub/sub between the client and its duplicate", async ({
     clients,
   }) => {
