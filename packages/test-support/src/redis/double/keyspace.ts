@@ -107,11 +107,6 @@ export class Keyspace {
     return copy as ZSet;
   }
 
-  /** Checks the key holds `type` (or nothing), throwing WRONGTYPE otherwise. */
-  check(key: string, type: RedisType): void {
-    this.expect(key, type);
-  }
-
   /**
    * Stores a value, keeping the key's expiry; an empty collection deletes the key as Redis does. Maps are
    * hashes unless `asZSet`.
@@ -189,9 +184,5 @@ export class Keyspace {
   flush(): void {
     this.data.clear();
     this.expires.clear();
-  }
-
-  get size(): number {
-    return this.keys().length;
   }
 }

@@ -90,16 +90,6 @@ export function formatReplyDouble(value: number): string {
   return formatG(value, 17);
 }
 
-/** How Redis 7.0 stores a double as a string (d2string: integers plainly, else %.17g). */
-export function formatStoredDouble(value: number): string {
-  if (Number.isNaN(value)) return "nan";
-  if (value === Infinity) return "inf";
-  if (value === -Infinity) return "-inf";
-  if (value === 0) return Object.is(value, -0) ? "-0" : "0";
-  if (value > -4503599627370495 && value < 4503599627370496 && Number.isInteger(value)) return String(value);
-  return formatG(value, 17);
-}
-
 // INCRBYFLOAT and HINCRBYFLOAT compute in C's long double (x87 80-bit: a 64-bit significand) and print
 // with %.17Lf, trailing zeros removed. JS has no such type, so it is emulated exactly with BigInt.
 

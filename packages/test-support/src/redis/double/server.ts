@@ -2,7 +2,7 @@
 // stream (no socket). Every command goes through the fidelity layer: answered exactly as Redis 7.0 does
 // (on ioredis-mock's data store), or refused with a message naming the command and the modes that can run it.
 import { Duplex } from "node:stream";
-import { arityOk, COMMAND_TABLE, keyPositions, type ResolvedCommand, resolveCommand } from "../commands.js";
+import { arityOk, keyPositions, type ResolvedCommand, resolveCommand } from "../commands.js";
 import { unsafeReason } from "../scope.js";
 import { hashCommands } from "./commands/hashes.js";
 import { keyCommands } from "./commands/keys.js";
@@ -501,6 +501,3 @@ export class RedisDouble implements DoubleServices {
     this.ks.flush();
   }
 }
-
-/** The server version the double answers as. */
-export const DOUBLE_VERSION = COMMAND_TABLE.server;

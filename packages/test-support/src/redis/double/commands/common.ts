@@ -1,6 +1,6 @@
 import { Refusal } from "../context.js";
 import { realNow } from "../keyspace.js";
-import { int64Arg, intArg, parseDouble, parseInt64, UnsupportedNumber } from "../numbers.js";
+import { int64Arg, parseDouble, parseInt64, UnsupportedNumber } from "../numbers.js";
 import { ReplyError } from "../resp.js";
 
 export const SYNTAX = "ERR syntax error";
@@ -84,11 +84,6 @@ export function positiveCount(text: string): number {
   const value = parseInt64(text);
   if (value === undefined || value < 0n) throw new ReplyError("ERR value is out of range, must be positive");
   return Number(value);
-}
-
-/** An integer range index (long long) as a JS number. */
-export function indexArg(text: string): number {
-  return intArg(text);
 }
 
 /** Sorts integer-like members ascending when the set would be an intset in Redis (all integers, at most 512). */

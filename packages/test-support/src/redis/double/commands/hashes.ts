@@ -2,7 +2,7 @@
 import type { CallContext, CommandDefinition } from "../context.js";
 import type { Hash } from "../keyspace.js";
 import { inInt64, int64Arg, intArg, parseInt64 } from "../numbers.js";
-import { OK, type Reply, ReplyError } from "../resp.js";
+import { OK, ReplyError } from "../resp.js";
 import { arityError, is, sample, syntaxError } from "./common.js";
 import { collectionScan } from "./keys.js";
 import { addFloatText } from "./strings.js";
@@ -144,5 +144,3 @@ export const hashCommands: Record<string, CommandDefinition> = {
       }),
   },
 };
-
-export type { Reply };

@@ -1,6 +1,5 @@
 // Strings and counters, following Redis 7.0's t_string.c.
 import { type CommandDefinition, Refusal } from "../context.js";
-import { realNow } from "../keyspace.js";
 import {
   addLongDouble,
   formatLongDouble,
@@ -264,6 +263,3 @@ export const stringCommands: Record<string, CommandDefinition> = {
     },
   },
 };
-
-/** The current time in ms as the double sees it (exported for TTL commands). */
-export const now = realNow;
