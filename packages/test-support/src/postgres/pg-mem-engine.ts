@@ -7,6 +7,9 @@ import type { Migration } from "./migrations.js";
 // It is an explicit option; its differences from PostgreSQL are measured by the fidelity corpus and
 // listed in docs/postgres-pg-mem.md.
 
+/** A statement that may change the schema (pg-mem's schema-change event misses indexes and types). */
+const DDL = /^\s*(create|alter|drop|comment|grant|revoke)\b/im;
+
 /** A pg-mem database with the migrations applied, behind a Pool that survives a rebuild. */
 export interface PgMemPool {
   readonly pool: pg.Pool;
@@ -33,7 +36,20 @@ function migrated(migrations: readonly Migration[]): IMemoryDb {
 
 /** Builds pg-mem from the migrations; reset restores the post-migration backup, or migrates afresh after DDL. */
 export function openPgMemPool(migrations: readonly Migration[]): PgMemPool {
-  let db = migrated(migrations);
+  let changed = false;
+  const fresh = () => {
+    const memory = migrated(migrations);
+    // pg-mem's backup covers rows, not every object: after any DDL (an index, a type) a reset migrates afresh.
+    memory.on("schema-change", () => {
+      changed = true;
+    });
+    memory.on("query", (sql: string) => {
+      if (DDL.test(sql)) changed = true;
+    });
+    changed = false;
+    return memory;
+  };
+  let db = fresh();
   let backup = db.backup();
   const poolOf = (memory: IMemoryDb) => {
     const { Pool } = memory.adapters.createPg();
@@ -41,9 +57,39 @@ export function openPgMemPool(migrations: readonly Migration[]): PgMemPool {
   };
   let current = poolOf(db);
   const retired: pg.Pool[] = [];
+  // Clients the suite has not released: a reset ends them, as it ends a real session it takes back.
+  const checkedOut = new Set<() => void>();
+  const connect = async () => {
+    const client = (await current.connect()) as pg.PoolClient;
+    // pg-mem hands out one client object to every checkout; each checkout gets a view of its own.
+    let revoked = false;
+    const view = Object.create(client) as pg.PoolClient;
+    const revoke = () => {
+      revoked = true;
+    };
+    checkedOut.add(revoke);
+    view.query = ((...args: unknown[]) =>
+      revoked
+        ? Promise.reject(new Error("Client was closed and is not queryable"))
+        : (client.query as (...a: unknown[]) => unknown)(...args)) as pg.PoolClient["query"];
+    view.release = (error?: Error | boolean) => {
+      checkedOut.delete(revoke);
+      return client.release(error);
+    };
+    return view;
+  };
   // The suite keeps one object across resets; it forwards to whichever database is current.
   const pool = new Proxy({} as pg.Pool, {
     get(_, key) {
+      if (key === "connect") {
+        return (callback?: (error: unknown, client?: pg.PoolClient, done?: () => void) => void) => {
+          if (!callback) return connect();
+          connect().then(
+            (client) => callback(undefined, client, () => client.release()),
+            (error: unknown) => callback(error),
+          );
+        };
+      }
       const value = Reflect.get(current, key, current);
       return typeof value === "function" ? value.bind(current) : value;
     },
@@ -51,12 +97,13 @@ export function openPgMemPool(migrations: readonly Migration[]): PgMemPool {
   return {
     pool,
     async reset() {
-      try {
+      for (const revoke of checkedOut) revoke();
+      checkedOut.clear();
+      if (!changed) {
         backup.restore();
-      } catch {
-        // pg-mem cannot restore a backup once the schema changed (a test created a table): migrate afresh.
+      } else {
         retired.push(current);
-        db = migrated(migrations);
+        db = fresh();
         backup = db.backup();
         current = poolOf(db);
       }

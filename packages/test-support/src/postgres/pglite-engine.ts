@@ -171,7 +171,9 @@ export function pgliteSnapshot(
     const db = await startInstance();
     try {
       // Nothing here creates databases: without the templates the snapshot is half the size to load.
-      await db.exec("update pg_database set datistemplate = false where datname in ('template0', 'template1')");
+      await db.exec(
+        "update pg_database set datistemplate = false where datname in ('template0', 'template1')",
+      );
       await db.exec("drop database template0");
       await db.exec("drop database template1");
       await migrate(db, migrations);
