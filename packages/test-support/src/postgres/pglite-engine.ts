@@ -132,6 +132,41 @@ function writeCached(dir: string, file: string, data: Uint8Array): void {
   for (const stale of entries.slice(SNAPSHOTS_KEPT)) rmSync(stale.path, { force: true });
 }
 
+let base: Promise<Blob> | undefined;
+/**
+ * A data directory fresh from initdb, cached on disk by PGlite's version: initdb is the slow part of
+ * building a snapshot, and is the same for every set of migrations.
+ */
+function baseSnapshot(dir: string): Promise<Blob> {
+  base ??= (async () => {
+    const file = join(
+      dir,
+      `base-${createHash("sha256").update(`pglite ${PGLITE_VERSION} format ${SNAPSHOT_FORMAT}`).digest("hex").slice(0, 16)}.tar`,
+    );
+    const cached = readCached(file);
+    if (cached) return cached;
+    const db = await startInstance();
+    try {
+      // Nothing here creates databases: without the templates the snapshot is half the size to load.
+      await db.exec(
+        "update pg_database set datistemplate = false where datname in ('template0', 'template1')",
+      );
+      await db.exec("drop database template0");
+      await db.exec("drop database template1");
+      await db.exec("checkpoint");
+      const data = await db.dumpDataDir("none");
+      writeCached(dir, file, new Uint8Array(await data.arrayBuffer()));
+      return data;
+    } finally {
+      await db.close().catch(() => {});
+    }
+  })();
+  base.catch(() => {
+    base = undefined;
+  });
+  return base;
+}
+
 /** Applies the migrations in order on a fresh PGlite, each in a transaction; names the one that fails. */
 async function migrate(db: PGlite, migrations: readonly Migration[]): Promise<void> {
   for (const migration of migrations) {
@@ -168,14 +203,8 @@ export function pgliteSnapshot(
     const started = performance.now();
     const cached = readCached(file);
     if (cached) return { data: cached, key, file, source: "disk", durationMs: performance.now() - started };
-    const db = await startInstance();
+    const db = await startInstance(await baseSnapshot(dir));
     try {
-      // Nothing here creates databases: without the templates the snapshot is half the size to load.
-      await db.exec(
-        "update pg_database set datistemplate = false where datname in ('template0', 'template1')",
-      );
-      await db.exec("drop database template0");
-      await db.exec("drop database template1");
       await migrate(db, migrations);
       const client = new pg.Client(createPgConfig(db));
       await client.connect();
