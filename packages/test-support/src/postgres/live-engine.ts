@@ -210,7 +210,14 @@ export async function openLivePool(options: LiveOptions, context: DependencyCont
     try {
       // A client given back inside a transaction is the one the pool hands out first.
       if (client.getTransactionStatus() !== "I") await client.query("rollback");
-      const outcome = await runReset(client, ctl, leftover);
+      let outcome: "ok" | "rebuild";
+      try {
+        outcome = await runReset(client, ctl, leftover);
+      } catch (error) {
+        // A state the row-level reset cannot undo (e.g. a cycle of foreign keys): rebuild instead.
+        if (connectionLost(error)) throw error;
+        outcome = "rebuild";
+      }
       if (outcome === "rebuild") {
         await client.query(`drop schema if exists ${quoteIdent(schema)}, ${quoteIdent(ctl)} cascade`);
         client.release();

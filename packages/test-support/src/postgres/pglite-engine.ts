@@ -30,7 +30,7 @@ const PGLITE_VERSION: string = JSON.parse(
   readFileSync(join(PGLITE_DIST, "..", "package.json"), "utf8"),
 ).version;
 /** Bump when what a snapshot holds changes (the reset machinery, the start parameters). */
-const SNAPSHOT_FORMAT = 1;
+const SNAPSHOT_FORMAT = 2;
 /** Snapshots kept on disk; the least recently used beyond this are removed. */
 const SNAPSHOTS_KEPT = 16;
 /** The schema of PGlite's reset machinery; the migrations run in public. */
@@ -71,9 +71,10 @@ function loadArtifacts(): Promise<Artifacts> {
   return artifacts;
 }
 
-// A smaller buffer pool than a server's default: an instance per environment should cost little memory.
+// PGlite's start parameters, less "-O" (allow_system_table_mods: a server refuses to create tables in
+// pg_catalog, and so must this), with a smaller buffer pool: an instance per environment should cost little.
 const START_PARAMS = [
-  ...(PGlite as unknown as { defaultStartParams: string[] }).defaultStartParams,
+  ...(PGlite as unknown as { defaultStartParams: string[] }).defaultStartParams.filter((p) => p !== "-O"),
   "-c",
   "shared_buffers=16MB",
 ];
