@@ -39,7 +39,7 @@ describeInModes(["cluster"], "postgres on a real server", () => {
     const clients = await Promise.all([db.connect(), db.connect(), db.connect()]);
     const schemas = await Promise.all(clients.map((c) => c.query("select current_schema() as s")));
     for (const client of clients) client.release();
-    const expected = schemaOf(env.targets.db.target);
+    const expected = schemaOf(env.targets.db?.target ?? "");
     expect(expected).toMatch(/^it_test_support_db_/);
     expect(schemas.map((r) => r.rows[0].s)).toEqual([expected, expected, expected]);
   });
@@ -52,7 +52,7 @@ describeInModes(["cluster"], "postgres on a real server", () => {
       },
       shared(),
     );
-    expect(schemaOf(env.targets.one.target)).not.toBe(schemaOf(env.targets.two.target));
+    expect(schemaOf(env.targets.one?.target ?? "")).not.toBe(schemaOf(env.targets.two?.target ?? ""));
     await (env.clients.one as PostgresClient).query("insert into accounts (email) values ('one@x.test')");
     const seen = await (env.clients.two as PostgresClient).query("select count(*)::int as n from accounts");
     expect(seen.rows).toEqual([{ n: 0 }]);
