@@ -376,6 +376,10 @@ export async function openPglitePool(
     const old = instance;
     instance = await startInstance(snapshot.data);
     await old.close().catch(() => {});
+    // The pooled client knew the old backend's session (prepared statements): end it, the next starts fresh.
+    const stale = await originalConnect();
+    stale.release(true);
+    await settled;
   };
 
   return {
