@@ -30,7 +30,7 @@ const PGLITE_VERSION: string = JSON.parse(
   readFileSync(join(PGLITE_DIST, "..", "package.json"), "utf8"),
 ).version;
 /** Bump when what a snapshot holds changes (the reset machinery, the start parameters). */
-const SNAPSHOT_FORMAT = 2;
+const SNAPSHOT_FORMAT = 4;
 /** Snapshots kept on disk; the least recently used beyond this are removed. */
 const SNAPSHOTS_KEPT = 16;
 /** The schema of PGlite's reset machinery; the migrations run in public. */
@@ -77,6 +77,11 @@ const START_PARAMS = [
   ...(PGlite as unknown as { defaultStartParams: string[] }).defaultStartParams.filter((p) => p !== "-O"),
   "-c",
   "shared_buffers=16MB",
+  // Keep no recycled WAL segments around: they would be most of every snapshot's size.
+  "-c",
+  "min_wal_size=2MB",
+  "-c",
+  "wal_recycle=off",
 ];
 
 async function startInstance(loadDataDir?: Blob): Promise<PGlite> {
@@ -140,32 +145,59 @@ let base: Promise<Blob> | undefined;
  */
 function baseSnapshot(dir: string): Promise<Blob> {
   base ??= (async () => {
-    const file = join(
-      dir,
-      `base-${createHash("sha256").update(`pglite ${PGLITE_VERSION} format ${SNAPSHOT_FORMAT}`).digest("hex").slice(0, 16)}.tar`,
-    );
-    const cached = readCached(file);
-    if (cached) return cached;
-    const db = await startInstance();
-    try {
-      // Nothing here creates databases: without the templates the snapshot is half the size to load.
-      await db.exec(
-        "update pg_database set datistemplate = false where datname in ('template0', 'template1')",
-      );
-      await db.exec("drop database template0");
-      await db.exec("drop database template1");
-      await db.exec("checkpoint");
-      const data = await db.dumpDataDir("none");
-      writeCached(dir, file, new Uint8Array(await data.arrayBuffer()));
-      return data;
-    } finally {
-      await db.close().catch(() => {});
-    }
+    const key = createHash("sha256")
+      .update(`pglite ${PGLITE_VERSION} format ${SNAPSHOT_FORMAT}`)
+      .digest("hex");
+    return buildOnce(join(dir, `base-${key.slice(0, 16)}.tar`), async () => {
+      const db = await startInstance();
+      try {
+        // Nothing here creates databases: without the templates the snapshot is half the size to load.
+        await db.exec(
+          "update pg_database set datistemplate = false where datname in ('template0', 'template1')",
+        );
+        await db.exec("drop database template0");
+        await db.exec("drop database template1");
+        await db.exec("checkpoint");
+        const data = await db.dumpDataDir("none");
+        writeCached(dir, join(dir, `base-${key.slice(0, 16)}.tar`), new Uint8Array(await data.arrayBuffer()));
+        return data;
+      } finally {
+        await db.close().catch(() => {});
+      }
+    });
   })();
   base.catch(() => {
     base = undefined;
   });
   return base;
+}
+
+const LOCK_STALE_MS = 180_000;
+
+/**
+ * Builds `file` once across the processes of a run: the first to take `<file>.lock` builds it, the others
+ * wait for it to appear (a lock older than LOCK_STALE_MS belonged to a process that died, and is taken over).
+ */
+async function buildOnce(file: string, build: () => Promise<Blob>): Promise<Blob> {
+  const lock = `${file}.lock`;
+  mkdirSync(dirname(file), { recursive: true });
+  for (;;) {
+    const cached = readCached(file);
+    if (cached) return cached;
+    try {
+      writeFileSync(lock, String(process.pid), { flag: "wx" });
+    } catch {
+      const age = Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? 0);
+      if (age > LOCK_STALE_MS) rmSync(lock, { force: true });
+      else await new Promise((resolve) => setTimeout(resolve, 200));
+      continue;
+    }
+    try {
+      return await build();
+    } finally {
+      rmSync(lock, { force: true });
+    }
+  }
 }
 
 /** Applies the migrations in order on a fresh PGlite, each in a transaction; names the one that fails. */
@@ -202,25 +234,28 @@ export function pgliteSnapshot(
   if (known) return known.then((s) => ({ ...s, source: "memory" as const, durationMs: 0 }));
   const pending = (async (): Promise<Snapshot> => {
     const started = performance.now();
-    const cached = readCached(file);
-    if (cached) return { data: cached, key, file, source: "disk", durationMs: performance.now() - started };
-    const db = await startInstance(await baseSnapshot(dir));
-    try {
-      await migrate(db, migrations);
-      const client = new pg.Client(createPgConfig(db));
-      await client.connect();
+    let source: Snapshot["source"] = "disk";
+    const data = await buildOnce(file, async () => {
+      source = "built";
+      const db = await startInstance(await baseSnapshot(dir));
       try {
-        await installReset(client, "public", PGLITE_CONTROL_SCHEMA);
-        await client.query("checkpoint");
+        await migrate(db, migrations);
+        const client = new pg.Client(createPgConfig(db));
+        await client.connect();
+        try {
+          await installReset(client, "public", PGLITE_CONTROL_SCHEMA);
+          await client.query("checkpoint");
+        } finally {
+          await client.end();
+        }
+        const dumped = await db.dumpDataDir("none");
+        writeCached(dir, file, new Uint8Array(await dumped.arrayBuffer()));
+        return dumped;
       } finally {
-        await client.end();
+        await db.close().catch(() => {});
       }
-      const data = await db.dumpDataDir("none");
-      writeCached(dir, file, new Uint8Array(await data.arrayBuffer()));
-      return { data, key, file, source: "built", durationMs: performance.now() - started };
-    } finally {
-      await db.close().catch(() => {});
-    }
+    });
+    return { data, key, file, source, durationMs: performance.now() - started };
   })();
   snapshots.set(key, pending);
   pending.catch(() => snapshots.delete(key));

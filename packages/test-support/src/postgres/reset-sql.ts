@@ -24,19 +24,26 @@ export const DIRTY_TRIGGER = "zz_test_support_dirty";
 
 /** The catalog fingerprint of a schema: changes when a table, column, index, type, function, constraint or trigger appears, goes or changes shape; not when rows change or a table is truncated. */
 function fingerprintSql(ctl: string): string {
+  // PL/pgSQL, so the plans of these catalog queries are cached for the session instead of made per call.
   return `
-create function ${ctl}.fingerprint(ns oid) returns text language sql stable as $fp$
+create function ${ctl}.fingerprint(ns oid) returns text language plpgsql stable as $fp$
+declare
+  result text;
+begin
   select concat_ws('|',
     (select md5(coalesce(string_agg(concat_ws(':', c.relname, c.relkind, c.relnatts, c.relchecks), ',' order by c.relname), ''))
        from pg_catalog.pg_class c where c.relnamespace = ns),
-    (select md5(coalesce(string_agg(concat_ws(':', c.relname, a.attname, a.atttypid, a.attnotnull, a.atthasdef), ',' order by c.relname, a.attnum), ''))
-       from pg_catalog.pg_attribute a join pg_catalog.pg_class c on c.oid = a.attrelid
-       where c.relnamespace = ns and a.attnum > 0 and not a.attisdropped),
+    (select md5(coalesce(string_agg(concat_ws(':', a.attrelid, a.attname, a.atttypid, a.attnotnull, a.atthasdef), ',' order by a.attrelid, a.attnum), ''))
+       from pg_catalog.pg_attribute a
+       where a.attrelid in (select c.oid from pg_catalog.pg_class c where c.relnamespace = ns) and a.attnum > 0 and not a.attisdropped),
     (select count(*) from pg_catalog.pg_type t where t.typnamespace = ns),
     (select count(*) from pg_catalog.pg_proc p where p.pronamespace = ns),
     (select count(*) from pg_catalog.pg_constraint k where k.connamespace = ns),
-    (select count(*) from pg_catalog.pg_trigger g join pg_catalog.pg_class c on c.oid = g.tgrelid where c.relnamespace = ns),
-    (select count(*) from pg_catalog.pg_attrdef d join pg_catalog.pg_class c on c.oid = d.adrelid where c.relnamespace = ns))
+    (select count(*) from pg_catalog.pg_trigger g where g.tgrelid in (select c.oid from pg_catalog.pg_class c where c.relnamespace = ns)),
+    (select count(*) from pg_catalog.pg_attrdef d where d.adrelid in (select c.oid from pg_catalog.pg_class c where c.relnamespace = ns)))
+  into result;
+  return result;
+end
 $fp$`;
 }
 
@@ -47,11 +54,18 @@ declare
   r record;
   s record;
 begin
+  -- Test data needs no durable commit: not waiting for the WAL flush is most of a reset's cost on a server.
+  perform pg_catalog.set_config('synchronous_commit', 'off', true);
   -- Sessions a test left in a transaction hold locks the deletes below would wait for.
   if cardinality(leftover) > 0 then
     perform pg_catalog.pg_terminate_backend(p, 2000) from unnest(leftover) p;
   end if;
-  if ${ctl}.fingerprint((select ns from ${ctl}.meta)) is distinct from (select fingerprint from ${ctl}.meta) then
+  -- DDL in the schema since the migrations: recorded by event triggers where they fire, else seen in the catalog.
+  if (select ddl_seen from ${ctl}.meta) then
+    return 'rebuild';
+  end if;
+  if (select fingerprint from ${ctl}.meta) is not null
+    and ${ctl}.fingerprint((select ns from ${ctl}.meta)) is distinct from (select fingerprint from ${ctl}.meta) then
     return 'rebuild';
   end if;
   -- Deletes go children first, so no foreign key breaks; rows the migrations inserted that are intact stay.
@@ -124,7 +138,9 @@ export async function installReset(db: Queryable, schema: string, ctl: string): 
     await db.query(
       `create table ${c}.sequences (seq oid primary key, last_value bigint not null, is_called boolean not null)`,
     );
-    await db.query(`create table ${c}.meta (ns oid not null, fingerprint text)`);
+    await db.query(
+      `create table ${c}.meta (ns oid not null, fingerprint text, ddl_seen boolean not null default false)`,
+    );
     await db.query(`create function ${c}.mark() returns trigger language plpgsql as $mark$
 begin
   insert into ${c}.dirty values (TG_RELID) on conflict do nothing;
@@ -187,11 +203,60 @@ $mark$`);
        where s.schemaname = $2`,
       [ns, schema],
     );
-    await db.query(`insert into ${c}.meta values ($1, ${c}.fingerprint($1))`, [ns]);
+    await db.query(`insert into ${c}.meta (ns, fingerprint) values ($1, ${c}.fingerprint($1))`, [ns]);
+    if (await watchDdl(db, schema, ctl)) await db.query(`update ${c}.meta set fingerprint = null`);
     await db.query("commit");
   } catch (error) {
     await db.query("rollback").catch(() => {});
     throw error;
+  }
+}
+
+/**
+ * Where event triggers fire (a superuser on a server; not PGlite's single-user backend), DDL in the schema
+ * is recorded as it happens, so a reset need not read the catalog. Returns whether they are in place.
+ */
+async function watchDdl(db: Queryable, schema: string, ctl: string): Promise<boolean> {
+  const c = quoteIdent(ctl);
+  const superuser = await db.query<{ yes: boolean }>(
+    "select rolsuper as yes from pg_catalog.pg_roles where rolname = current_user",
+  );
+  if (!superuser.rows[0]?.yes) return false;
+  await db.query("savepoint watch_ddl");
+  try {
+    const mine = quoteLiteral(schema);
+    await db.query(`create function ${c}.on_ddl() returns event_trigger language plpgsql as $ddl$
+begin
+  if exists (select from pg_catalog.pg_event_trigger_ddl_commands() d where d.schema_name = ${mine}) then
+    update ${c}.meta set ddl_seen = true;
+  end if;
+end
+$ddl$`);
+    await db.query(`create function ${c}.on_drop() returns event_trigger language plpgsql as $drop$
+begin
+  if exists (select from pg_catalog.pg_event_trigger_dropped_objects() d where d.schema_name = ${mine}) then
+    update ${c}.meta set ddl_seen = true;
+  end if;
+end
+$drop$`);
+    // Event trigger names are per database: the schema's name (unique, at most 59 characters) keeps them apart.
+    await db.query(
+      `create event trigger ${quoteIdent(`${schema}_d`)} on ddl_command_end execute function ${c}.on_ddl()`,
+    );
+    await db.query(
+      `create event trigger ${quoteIdent(`${schema}_x`)} on sql_drop execute function ${c}.on_drop()`,
+    );
+    // Prove they fire here: a table created and dropped must be seen.
+    await db.query(`create table ${quoteIdent(schema)}.test_support_probe ()`);
+    await db.query(`drop table ${quoteIdent(schema)}.test_support_probe`);
+    const seen = await db.query<{ yes: boolean }>(`select ddl_seen as yes from ${c}.meta`);
+    if (!seen.rows[0]?.yes) throw new Error("event triggers do not fire here");
+    await db.query(`update ${c}.meta set ddl_seen = false`);
+    await db.query("release savepoint watch_ddl");
+    return true;
+  } catch {
+    await db.query("rollback to savepoint watch_ddl");
+    return false;
   }
 }
 
