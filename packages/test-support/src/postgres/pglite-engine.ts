@@ -30,7 +30,7 @@ const PGLITE_VERSION: string = JSON.parse(
   readFileSync(join(PGLITE_DIST, "..", "package.json"), "utf8"),
 ).version;
 /** Bump when what a snapshot holds changes (the reset machinery, the start parameters). */
-const SNAPSHOT_FORMAT = 4;
+const SNAPSHOT_FORMAT = 5;
 /** Snapshots kept on disk; the least recently used beyond this are removed. */
 const SNAPSHOTS_KEPT = 16;
 /** The schema of PGlite's reset machinery; the migrations run in public. */
@@ -158,7 +158,7 @@ function baseSnapshot(dir: string): Promise<Blob> {
         await db.exec("drop database template0");
         await db.exec("drop database template1");
         await db.exec("checkpoint");
-        const data = await db.dumpDataDir("none");
+        const data = await dump(db);
         writeCached(dir, join(dir, `base-${key.slice(0, 16)}.tar`), new Uint8Array(await data.arrayBuffer()));
         return data;
       } finally {
@@ -170,6 +170,40 @@ function baseSnapshot(dir: string): Promise<Blob> {
     base = undefined;
   });
   return base;
+}
+
+/**
+ * Drops the WAL segments after `current` from a tar of a data directory: PostgreSQL pre-allocates them
+ * and creates them again when needed, and they are half of what every environment would load.
+ */
+function withoutFutureWal(tar: Uint8Array, current: string): Uint8Array {
+  const kept: Uint8Array[] = [];
+  let offset = 0;
+  while (offset + 512 <= tar.length) {
+    const header = tar.subarray(offset, offset + 512);
+    if (header.every((byte) => byte === 0)) break;
+    const name = new TextDecoder().decode(header.subarray(0, 100)).replace(/\0.*$/s, "");
+    const size = Number.parseInt(new TextDecoder().decode(header.subarray(124, 136)).replace(/\0.*$/s, "").trim() || "0", 8);
+    const end = offset + 512 + Math.ceil(size / 512) * 512;
+    const segment = /pg_wal\/([0-9A-F]{24})$/.exec(name)?.[1];
+    if (!segment || segment <= current) kept.push(tar.subarray(offset, end));
+    offset = end;
+  }
+  kept.push(new Uint8Array(1024));
+  const out = new Uint8Array(kept.reduce((n, part) => n + part.length, 0));
+  let at = 0;
+  for (const part of kept) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+/** The data directory of `db` as a tar, without pre-allocated WAL. */
+async function dump(db: PGlite): Promise<Blob> {
+  const current = (await db.query<{ name: string }>("select pg_walfile_name(pg_current_wal_lsn()) as name")).rows[0]?.name;
+  const tar = new Uint8Array(await (await db.dumpDataDir("none")).arrayBuffer());
+  return new Blob([current ? withoutFutureWal(tar, current) : tar]);
 }
 
 const LOCK_STALE_MS = 180_000;
@@ -248,7 +282,7 @@ export function pgliteSnapshot(
         } finally {
           await client.end();
         }
-        const dumped = await db.dumpDataDir("none");
+        const dumped = await dump(db);
         writeCached(dir, file, new Uint8Array(await dumped.arrayBuffer()));
         return dumped;
       } finally {
