@@ -183,7 +183,10 @@ function withoutFutureWal(tar: Uint8Array, current: string): Uint8Array {
     const header = tar.subarray(offset, offset + 512);
     if (header.every((byte) => byte === 0)) break;
     const name = new TextDecoder().decode(header.subarray(0, 100)).replace(/\0.*$/s, "");
-    const size = Number.parseInt(new TextDecoder().decode(header.subarray(124, 136)).replace(/\0.*$/s, "").trim() || "0", 8);
+    const size = Number.parseInt(
+      new TextDecoder().decode(header.subarray(124, 136)).replace(/\0.*$/s, "").trim() || "0",
+      8,
+    );
     const end = offset + 512 + Math.ceil(size / 512) * 512;
     const segment = /pg_wal\/([0-9A-F]{24})$/.exec(name)?.[1];
     if (!segment || segment <= current) kept.push(tar.subarray(offset, end));
@@ -201,7 +204,8 @@ function withoutFutureWal(tar: Uint8Array, current: string): Uint8Array {
 
 /** The data directory of `db` as a tar, without pre-allocated WAL. */
 async function dump(db: PGlite): Promise<Blob> {
-  const current = (await db.query<{ name: string }>("select pg_walfile_name(pg_current_wal_lsn()) as name")).rows[0]?.name;
+  const current = (await db.query<{ name: string }>("select pg_walfile_name(pg_current_wal_lsn()) as name"))
+    .rows[0]?.name;
   const tar = new Uint8Array(await (await db.dumpDataDir("none")).arrayBuffer());
   return new Blob([current ? withoutFutureWal(tar, current) : tar]);
 }
