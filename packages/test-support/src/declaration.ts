@@ -14,7 +14,11 @@ export function declareService(service: string, dependencies: DependencyMap): Se
 /** What each dependency kind is in each mode, for reports and the generated matrix. */
 export function implementationsOf(kind: string): { repo: string; local: string; cluster: string } {
   const known: Record<string, { repo: string; local: string; cluster: string }> = {
-    postgres: { repo: "pg-mem", local: "pg-mem", cluster: "PostgreSQL (pg)" },
+    postgres: {
+      repo: "PGlite (PostgreSQL in process)",
+      local: "PGlite (PostgreSQL in process)",
+      cluster: "PostgreSQL (pg)",
+    },
     redis: {
       repo: "ioredis-mock behind the fidelity layer",
       local: "redis-server",

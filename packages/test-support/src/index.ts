@@ -29,7 +29,12 @@ export {
   type OpenFgaOptions,
   openfga,
 } from "./openfga/openfga.js";
-export { type PostgresClient, type PostgresOptions, postgres } from "./postgres/postgres.js";
+export {
+  type PostgresClient,
+  type PostgresEngine,
+  type PostgresOptions,
+  postgres,
+} from "./postgres/postgres.js";
 export { looksLikeTestDatabase } from "./postgres/safety.js";
 export { redactTarget } from "./redact.js";
 export { type RedisClient, type RedisOptions, redis } from "./redis/redis.js";

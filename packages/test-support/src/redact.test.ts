@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { redactTarget, scrub, secretsOf } from "./redact.js";
+import { ambiguousUserinfo, redactTarget, scrub, secretsOf } from "./redact.js";
 
 describe("redactTarget", () => {
   it("masks the password and keeps the rest", () => {
@@ -26,5 +26,30 @@ describe("redactTarget", () => {
     const raw = "postgres://app:p%40ss%3Aword@h/app_test";
     expect(redactTarget(raw)).toBe("postgres://app:***@h/app_test");
     expect(scrub("failed for p@ss:word and p%40ss%3Aword", secretsOf(raw))).toBe("failed for *** and ***");
+  });
+});
+
+describe("ambiguousUserinfo", () => {
+  it.each([
+    ["postgres://u:p@ss@h/db", '"@"'],
+    ["postgres://u:p:ss@h/db", '":"'],
+    ["postgres://u:p/ss@h/db", '"/"'],
+    ["redis://:p#ss@h:6379/0", '"#"'],
+    ["http://u:p?ss@h/", '"?"'],
+  ])("finds the unencoded character in %s and redacts all of its user information", (raw, character) => {
+    expect(ambiguousUserinfo(raw)).toContain(character.replace(/"/g, "") === "@" ? '"@"' : "unencoded");
+    const shown = redactTarget(raw);
+    expect(shown).not.toContain("ss");
+    expect(shown).not.toMatch(/u:/);
+  });
+
+  it.each([
+    "postgres://u:p%40ss@h:5432/db",
+    "postgres://u@h/db",
+    "postgres://h/db",
+    "postgres://[::1]:5432/db",
+    "redis://:pw@127.0.0.1:6379/0",
+  ])("accepts %s", (raw) => {
+    expect(ambiguousUserinfo(raw)).toBeUndefined();
   });
 });

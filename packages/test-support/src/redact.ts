@@ -1,10 +1,38 @@
 const SECRET_PARAMS = /^(password|passwd|pass|pwd|token|secret|api[-_]?key|access[-_]?token|sslpassword)$/i;
 
 /**
+ * Why a URL's user information is ambiguous, or undefined when it is not. A password with an unencoded
+ * "@", ":", "/", "#" or "?" makes parsers disagree on where the host starts, so part of the password can
+ * end up as a host name sent to name resolution; such a URL must be refused before any network use.
+ */
+export function ambiguousUserinfo(raw: string): string | undefined {
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(raw);
+  if (!scheme) return undefined;
+  const rest = raw.slice(scheme[0].length);
+  const end = rest.search(/[/?#]/);
+  const authority = end === -1 ? rest : rest.slice(0, end);
+  const after = end === -1 ? "" : rest.slice(end);
+  const at = authority.lastIndexOf("@");
+  if (at === -1) {
+    // An "@" after a "/", "?" or "#" that ends the authority early: the password held that character.
+    return after.includes("@") ? 'an unencoded "/", "?" or "#" before the "@"' : undefined;
+  }
+  const userinfo = authority.slice(0, at);
+  if (userinfo.includes("@")) return 'an unencoded "@"';
+  if ((userinfo.match(/:/g) ?? []).length > 1) return 'an unencoded ":"';
+  if (after.includes("@")) return 'an unencoded "/", "?" or "#" before the "@"';
+  return undefined;
+}
+
+/**
  * Returns a URL with its password and secret-looking query parameters replaced by `***`.
- * Strings that are not URLs get `user:password@` removed with the same mask.
+ * A URL whose user information is ambiguous keeps only its scheme. Strings that are not URLs get
+ * `user:password@` removed with the same mask.
  */
 export function redactTarget(target: string): string {
+  if (ambiguousUserinfo(target)) {
+    return `${/^[a-z][a-z0-9+.-]*:\/\//i.exec(target)?.[0] ?? ""}*** (not shown: its user information does not parse unambiguously)`;
+  }
   let url: URL;
   try {
     url = new URL(target);

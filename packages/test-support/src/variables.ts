@@ -1,6 +1,6 @@
 import type { EnvironmentVariables } from "./dependency.js";
 import { TestSupportError } from "./errors.js";
-import { redactTarget } from "./redact.js";
+import { ambiguousUserinfo, redactTarget } from "./redact.js";
 
 /**
  * The URL in variable `name`, checked to be a URL with one of `protocols` (e.g. ["redis:", "rediss:"]);
@@ -14,6 +14,16 @@ export function readUrlVariable(
   example: string,
 ): URL {
   const raw = env[name] ?? "";
+  const ambiguous = ambiguousUserinfo(raw);
+  if (ambiguous) {
+    // Nothing of the user information is shown: it holds a password that is not where a parser would look.
+    throw new TestSupportError(
+      "INVALID_OPTIONS",
+      `${name} does not parse unambiguously: its user information (before the host) has ${ambiguous}, so the ` +
+        "password would be split and partly sent to name resolution as a host. Nothing was connected. " +
+        "Percent-encode the user name and password (encodeURIComponent: @ is %40, : is %3A, / is %2F, # is %23, ? is %3F).",
+    );
+  }
   let url: URL;
   try {
     url = new URL(raw);

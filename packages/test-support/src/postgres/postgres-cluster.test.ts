@@ -59,6 +59,56 @@ describe("postgres live (cluster mode) bad input", () => {
     expect(error.message).not.toContain(SECRET);
   });
 
+  it.each(["latest_orders", "contest_prod", "testing"])(
+    "refuses %s: the test-database rule matches a word of the name, not a substring",
+    async (database) => {
+      const port = await closedPort();
+      const error = await caught(() => openWith(`postgres://app@127.0.0.1:${port}/${database}`).attempt);
+      expect(isTestSupportError(error, "UNSAFE_CLEANUP")).toBe(true);
+      expect(error.message).toContain(`refusing to run against database "${database}"`);
+    },
+  );
+
+  it.each([
+    ["options=-c%20search_path%3Dpublic", '"options"'],
+    ["search_path=public", '"search_path"'],
+    ["sslmode=disable&options=-csearch_path%3Dx", '"options"'],
+  ])("refuses ?%s before connecting: no URL parameter may override the schema", async (query, named) => {
+    const port = await closedPort();
+    const { attempt, telemetry } = openWith(`postgres://app:${SECRET}@127.0.0.1:${port}/app_test?${query}`);
+    const error = await caught(() => attempt);
+    expect(isTestSupportError(error, "INVALID_OPTIONS")).toBe(true);
+    expect(error.message).toContain(named);
+    expect(error.message).toContain("SVC_DATABASE_URL");
+    expect(error.message).toContain("override the schema");
+    expect(error.message).not.toContain(SECRET);
+    expect(JSON.stringify(telemetry.events)).not.toContain(SECRET);
+  });
+
+  it.each([
+    ["Qz7@Kx", '"@"'],
+    ["Qz7:Kx", '":"'],
+    ["Qz7/Kx", '"/"'],
+    ["Qz7#Kx", '"#"'],
+    ["Qz7?Kx", '"?"'],
+  ])(
+    "refuses a password with an unencoded character (%s) before any network use, showing none of it",
+    async (password, _character) => {
+      const port = await closedPort();
+      const { attempt, telemetry } = openWith(
+        `postgres://svcuserq:${password}Vw9@127.0.0.1:${port}/app_test`,
+      );
+      const error = await caught(() => attempt);
+      expect(isTestSupportError(error, "INVALID_OPTIONS")).toBe(true);
+      expect(error.message).toContain("does not parse unambiguously");
+      expect(error.message).toContain("Percent-encode");
+      for (const part of ["svcuserq", "Qz7", "Kx", "Vw9"]) {
+        expect(error.message).not.toContain(part);
+        expect(JSON.stringify(telemetry.events)).not.toContain(part);
+      }
+    },
+  );
+
   it("rejects a URL that is not a postgres URL, naming the variable", async () => {
     const notUrl = await caught(() => openWith("localhost:5432").attempt);
     expect(notUrl.message).toContain("SVC_DATABASE_URL");

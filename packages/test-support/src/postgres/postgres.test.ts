@@ -1,8 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { caught, memoryTelemetry } from "../../tests/helpers.js";
-import { createIntegrationEnvironment } from "../environment.js";
-import { isTestSupportError } from "../errors.js";
-import { postgres } from "./postgres.js";
+import { postgres, schemaNameFor } from "./postgres.js";
 import { looksLikeTestDatabase } from "./safety.js";
 
 const fixtures = new URL("../../tests/fixtures/", import.meta.url);
@@ -14,6 +11,18 @@ describe("postgres() options", () => {
     expect(() => postgres({ migrations: fixtures, urlEnv: "db_url" })).toThrow(/needs urlEnv.*"db_url"/);
   });
 
+  it("names the engines it knows and the range of maxConnections", () => {
+    expect(() =>
+      // biome-ignore lint/suspicious/noExplicitAny: deliberately malformed input.
+      postgres({ migrations: fixtures, urlEnv: "DB_URL", engine: "sqlite" as any }),
+    ).toThrow(/engine "sqlite" is not one of "pglite" \(the default\) and "pg-mem"/);
+    for (const bad of [0, -1, 1.5, 101]) {
+      expect(() => postgres({ migrations: fixtures, urlEnv: "DB_URL", maxConnections: bad })).toThrow(
+        /maxConnections .* is not a whole number from 1 to 100/,
+      );
+    }
+  });
+
   it("declares its variable for cluster mode", () => {
     expect(postgres({ migrations: fixtures, urlEnv: "APP_DATABASE_URL" }).variables).toEqual([
       "APP_DATABASE_URL",
@@ -21,67 +30,39 @@ describe("postgres() options", () => {
   });
 });
 
-describe("looksLikeTestDatabase", () => {
+describe("looksLikeTestDatabase: a word of the name, not a substring", () => {
   it.each([
     ["test", true],
     ["app_test", true],
-    ["TestDb", true],
+    ["integration_test", true],
+    ["test_orders", true],
+    ["it-tests-2", true],
+    ["APP_TEST", true],
+    ["latest_orders", false],
+    ["contest_prod", false],
+    ["testing", false],
+    ["TestDb", false],
+    ["attest", false],
     ["postgres", false],
-    ["app", false],
     ["production", false],
   ])("%s -> %s", (name, expected) => {
     expect(looksLikeTestDatabase(name)).toBe(expected);
   });
 });
 
-describe("postgres double (repo mode)", () => {
-  const open = (migrations: URL) =>
-    createIntegrationEnvironment({
-      service: "svc",
-      dependencies: { db: postgres({ migrations, urlEnv: "DB_URL" }) },
-      env: { INTEGRATION_MODE: "repo" },
-      telemetry: memoryTelemetry(),
-    });
-
-  it("names the migration that failed", async () => {
-    const error = await caught(() => open(new URL("bad-migrations/", fixtures)));
-    expect(isTestSupportError(error, "MIGRATION_FAILED")).toBe(true);
-    expect(error.message).toContain("migration 002_broken.sql failed on pg-mem");
-  });
-
-  it("says when the migrations folder does not exist", async () => {
-    const error = await caught(() => open(new URL("no-such-folder/", fixtures)));
-    expect(isTestSupportError(error, "INVALID_OPTIONS")).toBe(true);
-    expect(error.message).toMatch(/migrations folder .*no-such-folder.* does not exist/);
-  });
-});
-
-describe("postgres double error codes", () => {
-  it("reports PostgreSQL's SQLSTATE for constraint and name errors, through the pool and a client", async () => {
-    const env = await createIntegrationEnvironment({
-      service: "svc",
-      dependencies: { db: postgres({ migrations: new URL("migrations/", fixtures), urlEnv: "DB_URL" }) },
-      env: { INTEGRATION_MODE: "repo" },
-      telemetry: memoryTelemetry(),
-    });
-    const db = env.clients.db;
-    await expect(db.query("insert into accounts (email) values (null)")).rejects.toMatchObject({
-      code: "23502",
-    });
-    await expect(db.query("insert into notes (account_id, body) values (42, 'x')")).rejects.toMatchObject({
-      code: "23503",
-    });
-    await expect(db.query("select * from no_such_table")).rejects.toMatchObject({ code: "42P01" });
-    await expect(db.query("select no_such_column from accounts")).rejects.toMatchObject({ code: "42703" });
-    const client = await db.connect();
-    await expect(client.query("insert into accounts (email) values (null)")).rejects.toMatchObject({
-      code: "23502",
-    });
-    const viaCallback = await new Promise<unknown>((resolve) => {
-      client.query("select * from no_such_table", (error: unknown) => resolve(error));
-    });
-    expect(viaCallback).toMatchObject({ code: "42P01" });
-    client.release();
-    await env.close();
+describe("schemaNameFor", () => {
+  it("names the dependency, and never hands out one name twice in a process", () => {
+    const a = schemaNameFor("platform", "db", "01k0000000000000000000000a");
+    const b = schemaNameFor("platform", "db", "01k0000000000000000000000a");
+    const c = schemaNameFor("platform", "audit_db", "01k0000000000000000000000a");
+    expect(a).toBe("it_platform_db_01k0000000000000000000000a");
+    expect(new Set([a, b, c]).size).toBe(3);
+    expect(c).toContain("_audit_db_");
+    const long = schemaNameFor(
+      "a-very-long-service-name",
+      "a_very_long_dependency",
+      "01k0000000000000000000000a",
+    );
+    expect(`${long}_ctl`.length).toBeLessThanOrEqual(63);
   });
 });

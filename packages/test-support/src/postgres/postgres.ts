@@ -1,41 +1,96 @@
-import pg from "pg";
-import { newDb } from "pg-mem";
+import type pg from "pg";
 import type { Dependency, DependencyContext, DependencyHandle } from "../dependency.js";
-import { errorText, TestSupportError } from "../errors.js";
-import { redactTarget, scrub, secretsOf } from "../redact.js";
+import { TestSupportError } from "../errors.js";
+import { redactTarget, secretsOf } from "../redact.js";
 import { readUrlVariable } from "../variables.js";
+import { openLivePool } from "./live-engine.js";
 import { type Migration, readMigrations } from "./migrations.js";
+import { openPgMemPool } from "./pg-mem-engine.js";
+import { openPglitePool, pgliteSnapshot } from "./pglite-engine.js";
 import { assertCleanupAllowed } from "./safety.js";
-import { reportSqlState } from "./sqlstate.js";
+
+/** The engines repo mode (and local mode, for now) can run. */
+export type PostgresEngine = "pglite" | "pg-mem";
 
 /** Options of the postgres dependency. */
 export interface PostgresOptions {
-  /** Folder of `.sql` migrations, applied in name order. Use unqualified names so they land in the run's schema. */
+  /** Folder of `.sql` migrations, applied in name order. Use unqualified names so they land in the environment's schema. */
   migrations: URL | string;
   /** The variable holding the connection URL in cluster mode, e.g. "PLATFORM_DATABASE_URL". */
   urlEnv: string;
-  /** Allow reset/close against a database whose name does not contain "test". */
+  /**
+   * The in-process engine of repo mode: "pglite" (default), real PostgreSQL compiled to WebAssembly; or
+   * "pg-mem", faster to start and less faithful (see docs/postgres-pg-mem.md for what it gets wrong).
+   */
+  engine?: PostgresEngine;
+  /** Allow reset/close against a database that is not named as a test database (see looksLikeTestDatabase). */
   allowNonTestDatabase?: boolean;
   /** Most connections the live pool opens (default 5). */
   maxConnections?: number;
 }
 
-/** The client every mode hands out: a `pg` Pool (pg-mem's adapter in repo/local). */
+/** The client every mode hands out: a `pg` Pool (over PGlite or pg-mem in repo/local, a server in cluster). */
 export type PostgresClient = pg.Pool;
 
-function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
+/** URL query parameters a connection may carry; anything else (options, search_path...) could undo the isolation. */
+const ALLOWED_PARAMETERS = new Set([
+  "sslmode",
+  "ssl",
+  "sslcert",
+  "sslkey",
+  "sslrootcert",
+  "sslpassword",
+  "application_name",
+  "fallback_application_name",
+  "connect_timeout",
+  "keepalives",
+  "keepalives_idle",
+]);
 
-/** A schema name owned by one environment: it_<service>_<instance>. */
-export function schemaNameFor(service: string, instanceId: string): string {
-  return `it_${service.replace(/[^a-z0-9]/g, "_").slice(0, 24)}_${instanceId}`;
+/** Schema names claimed in this process, so two postgres() dependencies never share one. */
+const CLAIMED_KEY = Symbol.for("@org/test-support/postgres-schemas");
+const globals = globalThis as unknown as Record<symbol, Set<string>>;
+globals[CLAIMED_KEY] ??= new Set();
+const claimed = globals[CLAIMED_KEY];
+
+function slug(text: string, max: number): string {
+  return text
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, "_")
+    .slice(0, max);
 }
 
 /**
- * A Postgres dependency. repo/local: pg-mem with the migrations applied once, snapshotted and restored
- * on reset. cluster: a `pg` Pool with the migrations applied in a schema of its own, truncated on reset
- * and dropped on close.
+ * The schema one postgres dependency of one environment owns: it_<service>_<dependency>_<instance>, with
+ * a counter when one context builds several postgres dependencies (a service's double built of others).
+ * At most 59 characters, so `<schema>_ctl` fits PostgreSQL's 63.
+ */
+export function schemaNameFor(service: string, dependency: string, instanceId: string): string {
+  const base = `it_${slug(service, 12)}_${slug(dependency, 10)}_${instanceId.toLowerCase()}`;
+  let name = base;
+  for (let n = 2; claimed.has(name); n++) name = `${base}_${n}`;
+  claimed.add(name);
+  return name;
+}
+
+/** Refuses a URL whose query parameters could override the environment's schema isolation. */
+function assertIsolationKept(url: URL, urlEnv: string, target: string): void {
+  const refused = [...url.searchParams.keys()].filter((key) => !ALLOWED_PARAMETERS.has(key));
+  if (refused.length === 0) return;
+  throw new TestSupportError(
+    "INVALID_OPTIONS",
+    `${urlEnv} carries the parameter(s) ${refused.map((k) => `"${k}"`).join(", ")} (${target}): refused before connecting, ` +
+      "because a connection parameter such as options=-c search_path=... would override the schema this environment " +
+      "owns, so its reset would delete rows it does not own. Remove them; allowed are " +
+      `${[...ALLOWED_PARAMETERS].join(", ")}.`,
+  );
+}
+
+/**
+ * A Postgres dependency. repo (and local, for now): PGlite, real PostgreSQL in process, started from a
+ * cached post-migration snapshot (or pg-mem with `engine: "pg-mem"`). cluster: a `pg` Pool with the
+ * migrations applied in a schema of its own, dropped on close. Reset returns to the post-migration
+ * state in every mode (README, "Reset semantics").
  */
 export function postgres(options: PostgresOptions): Dependency<PostgresClient> {
   if (!options || (typeof options.migrations !== "string" && !(options.migrations instanceof URL))) {
@@ -50,10 +105,40 @@ export function postgres(options: PostgresOptions): Dependency<PostgresClient> {
       `postgres() needs urlEnv, the name of the variable holding the URL (upper case, e.g. "APP_DATABASE_URL"); got ${JSON.stringify(options.urlEnv)}.`,
     );
   }
+  const engine = options.engine ?? "pglite";
+  if (engine !== "pglite" && engine !== "pg-mem") {
+    throw new TestSupportError(
+      "INVALID_OPTIONS",
+      `postgres() engine ${JSON.stringify(options.engine)} is not one of "pglite" (the default) and "pg-mem".`,
+    );
+  }
+  const maxConnections = options.maxConnections ?? 5;
+  if (!Number.isSafeInteger(maxConnections) || maxConnections < 1 || maxConnections > 100) {
+    throw new TestSupportError(
+      "INVALID_OPTIONS",
+      `postgres() maxConnections ${JSON.stringify(options.maxConnections)} is not a whole number from 1 to 100; the default is 5.`,
+    );
+  }
   let migrations: Promise<Migration[]> | undefined;
   const loadMigrations = () => {
     migrations ??= readMigrations(options.migrations);
     return migrations;
+  };
+
+  const double = async (context: DependencyContext): Promise<DependencyHandle<PostgresClient>> => {
+    const list = await loadMigrations();
+    const describe = `postgres dependency "${context.name}" (${engine}, ${context.mode} mode)`;
+    if (engine === "pg-mem") {
+      const memory = openPgMemPool(list);
+      return { client: memory.pool, implementation: "pg-mem", target: "in-process", ...lifecycle(memory) };
+    }
+    const snapshot = await pgliteSnapshot(list, context.env);
+    const session = await openPglitePool(snapshot, {
+      describe,
+      waitMs: context.operationTimeoutMs,
+      idleHolderMs: Math.min(1000, context.operationTimeoutMs),
+    });
+    return { client: session.pool, implementation: "pglite", target: "in-process", ...lifecycle(session) };
   };
 
   return {
@@ -62,35 +147,7 @@ export function postgres(options: PostgresOptions): Dependency<PostgresClient> {
     describeTarget(env) {
       return redactTarget(env[options.urlEnv] ?? "");
     },
-    async double(): Promise<DependencyHandle<PostgresClient>> {
-      const db = newDb({ autoCreateForeignKeyIndices: true });
-      for (const migration of await loadMigrations()) {
-        try {
-          db.public.none(migration.sql);
-        } catch (error) {
-          throw new TestSupportError(
-            "MIGRATION_FAILED",
-            `migration ${migration.name} failed on pg-mem: ${(error as Error).message.split("\n")[0]}. ` +
-              "Fix the SQL, or if pg-mem lacks the feature, keep it out of the migrations the suite needs.",
-            { cause: error },
-          );
-        }
-      }
-      const snapshot = db.backup();
-      const { Pool } = db.adapters.createPg();
-      const pool = reportSqlState(new Pool() as PostgresClient);
-      return {
-        client: pool,
-        implementation: "pg-mem",
-        target: "in-process",
-        async reset() {
-          snapshot.restore();
-        },
-        async close() {
-          await pool.end();
-        },
-      };
-    },
+    double,
     async live(context: DependencyContext): Promise<DependencyHandle<PostgresClient>> {
       const raw = context.env[options.urlEnv] ?? "";
       const url = readUrlVariable(
@@ -101,95 +158,39 @@ export function postgres(options: PostgresOptions): Dependency<PostgresClient> {
         "postgres://user:password@host:5432/app_test",
       );
       const target = redactTarget(raw);
-      const secrets = secretsOf(raw);
+      assertIsolationKept(url, options.urlEnv, target);
       const allowNonTestDatabase = options.allowNonTestDatabase === true;
       const named = decodeURIComponent(url.pathname.replace(/^\//, ""));
       if (named)
         assertCleanupAllowed({ database: named, target, urlEnv: options.urlEnv, allowNonTestDatabase });
       const list = await loadMigrations();
-
-      const schema = schemaNameFor(context.service, context.instanceId);
-      const pool = new pg.Pool({
-        connectionString: raw,
-        // The factory enforces the bound; this backstop only frees the socket after it gave up.
-        connectionTimeoutMillis: context.connectTimeoutMs + 1000,
-        max: options.maxConnections ?? 5,
-        options: `-c search_path=${schema}`,
-      });
-      // An idle client that loses its server must not crash the test process.
-      pool.on("error", () => {});
-      const fail = async (error: unknown, what: string): Promise<never> => {
-        await pool.end().catch(() => {});
-        if (error instanceof TestSupportError) throw error;
-        throw new TestSupportError(
-          "CONNECT_FAILED",
-          `postgres at ${target} failed while ${what}: ${scrub(errorText(error), secrets)}. ` +
-            `Check that the server is up and that ${options.urlEnv} has the right host, port, user and database.`,
-        );
-      };
-      let database: string;
-      try {
-        const result = await pool.query<{ db: string }>("select current_database() as db");
-        database = result.rows[0]?.db ?? named;
-        context.connected();
-      } catch (error) {
-        return fail(error, "connecting");
-      }
-      try {
-        assertCleanupAllowed({ database, target, urlEnv: options.urlEnv, allowNonTestDatabase });
-        if (context.signal.aborted) throw new Error("aborted: connect time bound passed");
-        await pool.query(`create schema ${quoteIdent(schema)}`);
-      } catch (error) {
-        return fail(error, `creating schema ${schema}`);
-      }
-      const client = await pool.connect().catch((error: unknown) => fail(error, "connecting"));
-      try {
-        for (const migration of list) {
-          try {
-            await client.query("begin");
-            await client.query(migration.sql);
-            await client.query("commit");
-          } catch (error) {
-            await client.query("rollback").catch(() => {});
-            throw new TestSupportError(
-              "MIGRATION_FAILED",
-              `migration ${migration.name} failed in schema ${schema} at ${target}: ${scrub(errorText(error), secrets)}.`,
-              { cause: error },
-            );
-          }
-        }
-      } catch (error) {
-        client.release();
-        await pool.query(`drop schema if exists ${quoteIdent(schema)} cascade`).catch(() => {});
-        return fail(error, "applying migrations");
-      }
-      client.release();
-
-      const tables = async () =>
-        (
-          await pool.query<{ name: string }>(
-            "select tablename as name from pg_tables where schemaname = $1",
-            [schema],
-          )
-        ).rows.map((row) => `${quoteIdent(schema)}.${quoteIdent(row.name)}`);
-
+      const schema = schemaNameFor(context.service, context.name, context.instanceId);
+      const live = await openLivePool(
+        {
+          connectionString: raw,
+          server: `${url.hostname}:${url.port || "5432"}`,
+          target,
+          secrets: secretsOf(raw),
+          urlEnv: options.urlEnv,
+          schema,
+          maxConnections,
+          migrations: list,
+          // The URL may name no database (the user's default): check the one the server chose.
+          assertDatabase: (database) =>
+            assertCleanupAllowed({ database, target, urlEnv: options.urlEnv, allowNonTestDatabase }),
+        },
+        context,
+      );
       return {
-        client: pool,
+        client: live.pool,
         implementation: "pg",
         target: `${target} (schema ${schema})`,
-        async reset() {
-          const owned = await tables();
-          if (owned.length > 0)
-            await pool.query(`truncate table ${owned.join(", ")} restart identity cascade`);
-        },
-        async close() {
-          try {
-            await pool.query(`drop schema if exists ${quoteIdent(schema)} cascade`);
-          } finally {
-            await pool.end();
-          }
-        },
+        ...lifecycle(live),
       };
     },
   };
+}
+
+function lifecycle(engine: { reset(): Promise<void>; close(): Promise<void> }) {
+  return { reset: () => engine.reset(), close: () => engine.close() };
 }

@@ -2,7 +2,7 @@ import { describe, expect } from "vitest";
 import { createIntegrationEnvironment, postgres } from "../../src/index.js";
 import { integrationTest } from "../../src/vitest/index.js";
 
-// Runs unchanged in every mode: pg-mem in repo/local, a schema of its own on real PostgreSQL in cluster.
+// Runs unchanged in every mode: PGlite in repo/local, a schema of its own on real PostgreSQL in cluster.
 const migrations = new URL("../fixtures/migrations/", import.meta.url);
 const db = () => postgres({ migrations, urlEnv: "TEST_SUPPORT_DATABASE_URL" });
 const test = integrationTest({ service: "test-support", dependencies: { db: db() } });
@@ -74,7 +74,7 @@ describe("postgres dependency", () => {
 
   test("reports what it selected", ({ environment }) => {
     const { implementation, target } = environment.targets.db;
-    expect(implementation).toBe(environment.mode === "cluster" ? "pg" : "pg-mem");
+    expect(implementation).toBe(environment.mode === "cluster" ? "pg" : "pglite");
     expect(target).not.toMatch(/:[^:@/]+@/);
   });
 });

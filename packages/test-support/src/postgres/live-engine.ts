@@ -1,0 +1,265 @@
+import pg from "pg";
+import type { DependencyContext } from "../dependency.js";
+import { errorText, TestSupportError } from "../errors.js";
+import { scrub } from "../redact.js";
+import type { Migration } from "./migrations.js";
+import { installReset, quoteIdent, runReset } from "./reset-sql.js";
+
+// A real PostgreSQL server (cluster mode; local mode once it starts one): the environment owns a schema
+// for the migrations and one for the reset machinery, and nothing else.
+
+/** Process-wide count of connections the live pools hold, per server, for the budget message. */
+const BUDGET_KEY = Symbol.for("@org/test-support/postgres-connections");
+const globals = globalThis as unknown as Record<symbol, Map<string, { open: number; pools: number }>>;
+globals[BUDGET_KEY] ??= new Map();
+const budget = globals[BUDGET_KEY];
+
+/** What a live pool needs to know. */
+export interface LiveOptions {
+  readonly connectionString: string;
+  readonly server: string;
+  readonly target: string;
+  readonly secrets: readonly string[];
+  readonly urlEnv: string;
+  readonly schema: string;
+  readonly maxConnections: number;
+  readonly migrations: readonly Migration[];
+  /** Throws when the database the server chose may not be cleaned up; runs before anything is created. */
+  readonly assertDatabase: (database: string) => void;
+}
+
+/** A pool on a real server with the environment's schema, reset and close. */
+export interface LivePool {
+  readonly pool: pg.Pool;
+  readonly database: string;
+  reset(): Promise<void>;
+  close(): Promise<void>;
+}
+
+type TrackedClient = pg.PoolClient & { processID?: number; getTransactionStatus(): string | null };
+
+/** True for failures of the connection itself (a restart, a cut socket), after which a retry can succeed. */
+function connectionLost(error: unknown): boolean {
+  const code = (error as { code?: string }).code ?? "";
+  const message = errorText(error);
+  return (
+    code.startsWith("57P") || // admin_shutdown, crash_shutdown, cannot_connect_now
+    code.startsWith("08") ||
+    code === "ECONNRESET" ||
+    code === "ECONNREFUSED" ||
+    code === "EPIPE" ||
+    /Connection terminated|Client has encountered a connection error|not queryable/i.test(message)
+  );
+}
+
+/** Opens the pool, creates the schemas, runs the migrations and installs the reset, within the context's bounds. */
+export async function openLivePool(options: LiveOptions, context: DependencyContext): Promise<LivePool> {
+  const { schema, target, secrets } = options;
+  const ctl = `${schema}_ctl`;
+  const tell = (error: unknown) => scrub(errorText(error), secrets);
+  const entry = budget.get(options.server) ?? { open: 0, pools: 0 };
+  budget.set(options.server, entry);
+
+  const pool = new pg.Pool({
+    connectionString: options.connectionString,
+    // The factory enforces the connect bound; this backstop only frees the socket after it gave up.
+    connectionTimeoutMillis: context.connectTimeoutMs + 1000,
+    max: options.maxConnections,
+    // Every statement the suite runs is bounded on the server, and every wait for an answer in the client.
+    statement_timeout: context.operationTimeoutMs,
+    query_timeout: context.operationTimeoutMs + 1000,
+    application_name: schema,
+    options: `-c search_path=${schema}`,
+  });
+  entry.pools++;
+  pool.on("connect", (client) => {
+    entry.open++;
+    // Enforced on every connection, whatever the URL or PGOPTIONS say: the first statement each runs.
+    client.query(`set search_path to ${quoteIdent(schema)}`).catch(() => {});
+  });
+  pool.on("remove", () => {
+    entry.open--;
+  });
+  // An idle client that loses its server must not crash the test process; the pool replaces it.
+  pool.on("error", () => {});
+
+  const exhausted = (error: unknown) =>
+    new TestSupportError(
+      "CONNECTION_BUDGET",
+      `postgres at ${target} refused a connection: ${tell(error)}. The server's max_connections is used up: this process ` +
+        `holds ${entry.open} connection(s) to it across ${entry.pools} environment pool(s) of up to ${options.maxConnections} each, ` +
+        "and other processes hold the rest. Lower postgres({ maxConnections }) (default 5), close environments you no " +
+        "longer need (one per file is enough), run fewer test workers, or raise max_connections on the server.",
+      { cause: error },
+    );
+
+  // Clients the suite has checked out and not released, so a reset can take them back.
+  const checkedOut = new Set<TrackedClient>();
+  const connect = pool.connect.bind(pool) as () => Promise<TrackedClient>;
+  const tracked = async (): Promise<TrackedClient> => {
+    let client: TrackedClient;
+    try {
+      client = await connect();
+    } catch (error) {
+      throw (error as { code?: string }).code === "53300" ? exhausted(error) : error;
+    }
+    checkedOut.add(client);
+    const release = client.release.bind(client);
+    client.release = (error?: Error | boolean) => {
+      checkedOut.delete(client);
+      client.release = release;
+      // A client given back inside a transaction would hand the next user an open transaction; a real
+      // server keeps that session as it is, and so does this pool: reset is where it is rolled back.
+      return release(error);
+    };
+    return client;
+  };
+  (pool as unknown as { connect: unknown }).connect = (callback?: unknown) => {
+    if (typeof callback !== "function") return tracked();
+    tracked().then(
+      (client) => callback(undefined, client, client.release),
+      (error: unknown) => callback(error, undefined, () => {}),
+    );
+    return undefined;
+  };
+
+  const fail = async (error: unknown, what: string): Promise<never> => {
+    await pool.end().catch(() => {});
+    entry.pools--;
+    if (error instanceof TestSupportError) throw error;
+    if ((error as { code?: string }).code === "53300") throw exhausted(error);
+    throw new TestSupportError(
+      "CONNECT_FAILED",
+      `postgres at ${target} failed while ${what}: ${tell(error)}. ` +
+        `Check that the server is up and that ${options.urlEnv} has the right host, port, user and database.`,
+    );
+  };
+
+  let database: string;
+  try {
+    const result = await pool.query<{ db: string; path: string }>(
+      "select current_database() as db, current_setting('search_path') as path",
+    );
+    database = result.rows[0]?.db ?? "";
+    context.connected();
+  } catch (error) {
+    return fail(error, "connecting");
+  }
+  try {
+    options.assertDatabase(database);
+  } catch (error) {
+    return fail(error, "checking the database");
+  }
+
+  const dropSchemas = () =>
+    pool.query(`drop schema if exists ${quoteIdent(schema)}, ${quoteIdent(ctl)} cascade`);
+
+  /** Creates the schema, runs every migration in it and installs the reset; bounded by the set-up bound. */
+  const build = async (bound: number) => {
+    const client = (await connect()) as TrackedClient;
+    const abort = () => {
+      // Stop a migration that is still running: the set-up bound has passed.
+      client.release(new Error("set-up bound passed"));
+    };
+    context.signal.addEventListener("abort", abort, { once: true });
+    try {
+      await client.query(`set statement_timeout = ${bound}`);
+      await client.query(`create schema ${quoteIdent(schema)}`);
+      for (const migration of options.migrations) {
+        try {
+          await client.query("begin");
+          await client.query(migration.sql);
+          await client.query("commit");
+        } catch (error) {
+          await client.query("rollback").catch(() => {});
+          if (context.signal.aborted) throw error;
+          throw new TestSupportError(
+            "MIGRATION_FAILED",
+            `migration ${migration.name} failed in schema ${schema} at ${target}: ${tell(error)}.`,
+            { cause: error },
+          );
+        }
+      }
+      await installReset(client, schema, ctl);
+      await client.query("reset statement_timeout");
+      client.release();
+    } catch (error) {
+      if (!context.signal.aborted) client.release(error as Error);
+      throw error;
+    } finally {
+      context.signal.removeEventListener("abort", abort);
+    }
+  };
+
+  try {
+    await build(context.setupTimeoutMs);
+  } catch (error) {
+    // Nothing is left behind: the schemas go whether the migrations failed or the bound passed.
+    await dropSchemas().catch(() => {});
+    return fail(error, `applying the migrations in schema ${schema}`);
+  }
+
+  const resetOnce = async () => {
+    // Clients a test did not release: end them (a real test process would have closed their sockets).
+    const leftover: number[] = [];
+    for (const client of [...checkedOut]) {
+      if (client.processID) leftover.push(client.processID);
+      client.release(new Error("reset took back a client the test did not release"));
+    }
+    const client = await tracked();
+    try {
+      // A client given back inside a transaction is the one the pool hands out first.
+      if (client.getTransactionStatus() !== "I") await client.query("rollback");
+      let outcome: "ok" | "rebuild";
+      try {
+        outcome = await runReset(client, ctl, leftover);
+      } catch (error) {
+        // A state the row-level reset cannot undo (e.g. a cycle of foreign keys): rebuild instead.
+        if (connectionLost(error)) throw error;
+        outcome = "rebuild";
+      }
+      if (outcome === "rebuild") {
+        await client.query(`drop schema if exists ${quoteIdent(schema)}, ${quoteIdent(ctl)} cascade`);
+        client.release();
+        await build(context.operationTimeoutMs);
+        return;
+      }
+      client.release();
+    } catch (error) {
+      client.release(error as Error);
+      throw error;
+    }
+  };
+  /** Rolls back what pooled sessions hold: every idle client in a transaction. */
+  const rollbackIdle = async () => {
+    const idle = (pool as unknown as { _idle?: Array<{ client: TrackedClient }> })._idle ?? [];
+    for (const item of [...idle]) {
+      if (item.client.getTransactionStatus() !== "I") await item.client.query("rollback").catch(() => {});
+    }
+  };
+
+  return {
+    pool,
+    database,
+    async reset() {
+      try {
+        await rollbackIdle();
+        await resetOnce();
+      } catch (error) {
+        // After a server restart the pool's sockets are dead; the pool drops them on error, and one retry
+        // on fresh connections tells a lost connection from a real failure.
+        if (!connectionLost(error)) throw error;
+        await resetOnce();
+      }
+    },
+    async close() {
+      try {
+        for (const client of [...checkedOut]) client.release(new Error("environment closed"));
+        await dropSchemas();
+      } finally {
+        entry.pools--;
+        await pool.end();
+      }
+    },
+  };
+}
