@@ -1,4 +1,4 @@
-import { test as base, describe, type TestAPI } from "vitest";
+import { afterAll, test as base, beforeAll, describe, type TestAPI } from "vitest";
 import type { ClientsOf, DependencyMap } from "../dependency.js";
 import {
   createIntegrationEnvironment,
@@ -17,21 +17,32 @@ export interface IntegrationFixtures<D extends DependencyMap> {
 
 /**
  * A Vitest `test` whose tests get typed clients of one environment per file, reset before each test
- * and closed at the end of the file.
+ * and closed at the end of the file. The environment is built in a file-level `beforeAll`, so its
+ * set-up is bounded by the factory's own bounds and the hook timeout, never charged to the first test.
  */
 export function integrationTest<D extends DependencyMap>(
   options: IntegrationEnvironmentOptions<D>,
 ): TestAPI<IntegrationFixtures<D>> {
+  let built: IntegrationEnvironment<D> | undefined;
+  beforeAll(async () => {
+    built = await createIntegrationEnvironment(options);
+  });
+  afterAll(async () => {
+    const environment = built;
+    built = undefined;
+    await environment?.close();
+  });
   return base.extend<IntegrationFixtures<D>>({
     environment: [
       // biome-ignore lint/correctness/noEmptyPattern: Vitest reads the fixture's dependencies from this pattern.
       async ({}, use) => {
-        const environment = await createIntegrationEnvironment(options);
-        try {
-          await use(environment);
-        } finally {
-          await environment.close();
+        if (!built) {
+          throw new Error(
+            "[test-support] the integration environment is not built: integrationTest() must be called at the top " +
+              "level of the test file, so its beforeAll runs before the tests.",
+          );
         }
+        await use(built);
       },
       { scope: "file" },
     ],
