@@ -172,6 +172,35 @@ function convert(value: unknown, type: ConditionParameterType): CelInput {
   }
 }
 
+const GENERIC_COUNTS: Record<string, number> = {
+  TYPE_NAME_ANY: 0,
+  TYPE_NAME_BOOL: 0,
+  TYPE_NAME_STRING: 0,
+  TYPE_NAME_INT: 0,
+  TYPE_NAME_UINT: 0,
+  TYPE_NAME_DOUBLE: 0,
+  TYPE_NAME_DURATION: 0,
+  TYPE_NAME_TIMESTAMP: 0,
+  TYPE_NAME_IPADDRESS: 0,
+  TYPE_NAME_LIST: 1,
+  TYPE_NAME_MAP: 1,
+};
+
+/** Why the server cannot decode a parameter type (an unknown name reads as TYPE_NAME_UNSPECIFIED there). */
+function parameterTypeProblem(type: ConditionParameterType): string | undefined {
+  const count = GENERIC_COUNTS[type.type_name];
+  if (count === undefined) return "unknown condition parameter type `TYPE_NAME_UNSPECIFIED`";
+  const generics = type.generic_types ?? [];
+  if (generics.length !== count) {
+    return `condition parameter type \`${type.type_name}\` requires ${count} generic types; found ${generics.length}`;
+  }
+  for (const generic of generics) {
+    const problem = parameterTypeProblem(generic);
+    if (problem) return problem;
+  }
+  return undefined;
+}
+
 /** A zero value per type, used to try an expression once when its model is written. */
 function zeroOf(type: ConditionParameterType): CelInput {
   const zeros: Record<string, unknown> = {
@@ -283,6 +312,8 @@ function celTypeName(type: ConditionParameterType): string {
       return `map(string, ${generic ? celTypeName(generic) : "dyn"})`;
     case "TYPE_NAME_ANY":
       return ANY;
+    case "TYPE_NAME_IPADDRESS":
+      return "IPAddress";
     default:
       return type.type_name.replace(/^TYPE_NAME_/, "").toLowerCase();
   }
@@ -305,11 +336,10 @@ function valueTypeName(value: unknown): string {
 export function compileCondition(definition: ConditionDefinition): CompiledCondition {
   const parameters = definition.parameters ?? {};
   for (const [name, type] of Object.entries(parameters)) {
-    try {
-      zeroOf(type);
-    } catch {
+    const problem = parameterTypeProblem(type);
+    if (problem) {
       throw new ConditionCompileError(
-        `failed to decode parameter type for parameter '${name}': unknown type ${type.type_name}`,
+        `failed to compile expression on condition '${definition.name}' - failed to decode parameter type for parameter '${name}': ${problem}`,
       );
     }
   }
@@ -328,7 +358,7 @@ export function compileCondition(definition: ConditionDefinition): CompiledCondi
         message: `undeclared reference to '${name}' (in container '')`,
       }),
     );
-    const typed = checkTypes(parsed, declared);
+    const typed = checkTypes(parsed, declared, definition.expression);
     const issues = [...undeclared, ...typed.issues].sort((a, b) => a.offset - b.offset);
     if (issues.length > 0) {
       throw failed(

@@ -90,6 +90,24 @@ const TIME_METHODS = new Set([
   "getMilliseconds",
 ]);
 
+const INFIX: Record<string, string> = {
+  "_+_": "+",
+  "_-_": "-",
+  "_*_": "*",
+  "_/_": "/",
+  "_%_": "%",
+  "_<_": "<",
+  "_<=_": "<=",
+  "_>_": ">",
+  "_>=_": ">=",
+  "_==_": "==",
+  "_!=_": "!=",
+  "_&&_": "&&",
+  "_||_": "||",
+  "@in": "in",
+  "_?_:_": "?",
+};
+
 /** A problem cel-go's checker reports, at an offset of the expression. */
 export interface CelIssue {
   offset: number;
@@ -100,10 +118,23 @@ export interface CelIssue {
 export function checkTypes(
   parsed: Parsed,
   variables: Record<string, CelTypeName>,
+  source?: string,
 ): { output: CelTypeName; issues: CelIssue[] } {
   const issues: CelIssue[] = [];
   const positions = parsed.sourceInfo?.positions ?? {};
-  const at = (expr: Expr) => positions[String(expr.id)] ?? 0;
+  const at = (expr: Expr) => {
+    const offset = positions[String(expr.id)] ?? 0;
+    // cel-go points at an infix operator itself; the parse tree may start just before it.
+    const kind = expr.exprKind;
+    if (kind.case === "callExpr" && source) {
+      const symbol = INFIX[kind.value.function];
+      if (symbol) {
+        const found = source.indexOf(symbol, offset);
+        if (found !== -1 && /^\s*$/.test(source.slice(offset, found))) return found;
+      }
+    }
+    return offset;
+  };
   const noOverload = (expr: Expr, fn: string, args: CelTypeName[], target?: CelTypeName) => {
     const shown = args.map((a) => (a === ERROR ? DYN : a)).join(", ");
     issues.push({
@@ -187,8 +218,13 @@ export function checkTypes(
     const args = call.args.map((a) => typeOf(a, scope));
     const anyDyn = args.some(isDyn) || (target !== undefined && isDyn(target));
     if (fn === "_&&_" || fn === "_||_") {
-      if (args.every((a) => a === "bool" || isDyn(a))) return "bool";
-      return noOverload(expr, fn, args);
+      // cel-go checks each operand of a logical operator on its own.
+      call.args.forEach((arg, i) => {
+        const t = args[i] ?? DYN;
+        if (t !== "bool" && !isDyn(t))
+          issues.push({ offset: at(arg), message: `expected type 'bool' but found '${t}'` });
+      });
+      return "bool";
     }
     if (fn === "!_") return args[0] === "bool" || isDyn(args[0] ?? DYN) ? "bool" : noOverload(expr, fn, args);
     if (fn === "-_") {

@@ -1,5 +1,5 @@
 import { ConditionEvaluationError } from "./cel-conditions.js";
-import { type FgaServerError, resolutionTooComplex, validationError } from "./errors.js";
+import { FgaServerError, resolutionTooComplex, validationError } from "./errors.js";
 import type { CompiledModel, RelationReference, Userset } from "./model.js";
 import {
   isTypedWildcard,
@@ -157,7 +157,7 @@ export class Evaluator {
     const senders = new Map<string, (WeightedEdge | undefined)[]>();
     const workers = new Set<string>([root.uniqueLabel]);
     const seenEdges = new Set<WeightedEdge>();
-    const stack: WeightedEdge[] = [...(graph.edgesFrom(root.uniqueLabel) ?? [])];
+    const stack: WeightedEdge[] = [...(graph.edgesFrom(root.uniqueLabel) ?? [])].reverse();
     while (stack.length > 0) {
       const edge = stack.pop() as WeightedEdge;
       if (seenEdges.has(edge)) continue;
@@ -178,47 +178,86 @@ export class Evaluator {
     }
     const wildcard = `${subject}:*`;
     if (!workers.has(subject) && !workers.has(wildcard)) return [];
+    // OpenFGA v1.18.1 defect, mirrored: when a grouping node of the weighted graph (the restrictions of
+    // one relation, or one tuple-to-userset's parent types) is reached twice on a recursive path, say
+    // `define member: [user, group#member] or [user, group#member]`, its pipeline never finishes and the
+    // request ends in 500 deadline_exceeded after the server's timeout. The double answers the same at once,
+    // so a suite cannot pass here against the double and time out against the server.
+    const incoming = new Map<string, WeightedEdge[]>();
+    for (const edges of active.values()) {
+      for (const edge of edges)
+        incoming.set(edge.to.uniqueLabel, [...(incoming.get(edge.to.uniqueLabel) ?? []), edge]);
+    }
+    for (const [label, edges] of incoming) {
+      const type = graph.node(label)?.nodeType;
+      const grouping = type === "direct-group" || type === "ttu-group";
+      if (grouping && edges.length > 1 && edges.some((e) => e.recursiveRelation || e.tupleCycle)) {
+        throw new FgaServerError(500, "deadline_exceeded", "context deadline exceeded");
+      }
+    }
     const values = new Map<string, Set<string>>();
     if (workers.has(subject)) values.set(subject, new Set([user]));
     if (workers.has(wildcard)) values.set(wildcard, new Set([wildcard]));
-    let failure: Failure | undefined;
-    const reads = new Map<string, string[]>();
-    const interpret = (edge: WeightedEdge, inputs: Set<string>): Set<string> => {
+    const reads = new Map<string, string[] | Failure>();
+    const read = (edge: WeightedEdge, input: string): string[] | Failure => {
+      const key = `${edge.from.uniqueLabel}>${edge.to.uniqueLabel}>${edge.edgeType}>${input}`;
+      let found = reads.get(key);
+      if (!found) {
+        found = this.pipelineRead(graph, edge, input);
+        reads.set(key, found);
+      }
+      return found;
+    };
+    const interpret = (edge: WeightedEdge): Set<string> => {
+      const inputs = values.get(edge.to.uniqueLabel) ?? new Set<string>();
       if (edge.edgeType !== "direct" && edge.edgeType !== "ttu") return inputs;
       const out = new Set<string>();
       for (const input of inputs) {
-        const key = `${edge.from.uniqueLabel}>${edge.to.uniqueLabel}>${edge.edgeType}>${input}`;
-        let found = reads.get(key);
-        if (!found) {
-          const read = this.pipelineRead(graph, edge, input);
-          if (isFailure(read)) {
-            failure ??= read;
-            found = [];
-          } else found = read;
-          reads.set(key, found);
-        }
-        for (const object of found) out.add(object);
+        const found = read(edge, input);
+        if (!isFailure(found)) for (const object of found) out.add(object);
       }
       return out;
     };
-    for (let changed = true; changed; ) {
-      changed = false;
-      for (const label of workers) {
-        const node = graph.node(label) as WeightedNode;
-        if (node.nodeType === "type" || node.nodeType === "wildcard") continue;
-        const inputs = (senders.get(label) ?? []).map((edge) =>
-          edge ? interpret(edge, values.get(edge.to.uniqueLabel) ?? new Set()) : new Set<string>(),
-        );
-        let next: Set<string>;
-        if (node.nodeType === "operator" && node.label === "intersection") {
-          next = new Set([...(inputs[0] ?? [])].filter((o) => inputs.every((i) => i.has(o))));
-        } else if (node.nodeType === "operator" && node.label === "exclusion") {
-          next = new Set([...(inputs[0] ?? [])].filter((o) => !inputs[1]?.has(o)));
-        } else next = new Set(inputs.flatMap((i) => [...i]));
-        const previous = values.get(label);
-        if (!previous || previous.size !== next.size || [...next].some((o) => !previous.has(o))) {
-          values.set(label, next);
-          changed = true;
+    const compute = (label: string): Set<string> => {
+      const node = graph.node(label) as WeightedNode;
+      const inputs = (senders.get(label) ?? []).map((edge) => (edge ? interpret(edge) : new Set<string>()));
+      if (node.nodeType === "operator" && node.label === "intersection") {
+        return new Set([...(inputs[0] ?? [])].filter((o) => inputs.every((i) => i.has(o))));
+      }
+      if (node.nodeType === "operator" && node.label === "exclusion") {
+        return new Set([...(inputs[0] ?? [])].filter((o) => !inputs[1]?.has(o)));
+      }
+      return new Set(inputs.flatMap((i) => [...i]));
+    };
+    // Each group of nodes that feed one another (cycles only pass through unions) is computed once all
+    // it reads from is final, iterating from nothing up to its fixpoint.
+    for (const group of stronglyConnected([...workers], (label) =>
+      (active.get(label) ?? []).map((e) => e.to.uniqueLabel),
+    )) {
+      const computed = group.filter((label) => {
+        const type = graph.node(label)?.nodeType;
+        return type !== "type" && type !== "wildcard";
+      });
+      for (let changed = true; changed; ) {
+        changed = false;
+        for (const label of computed) {
+          const next = compute(label);
+          const previous = values.get(label);
+          if (!previous || previous.size !== next.size || [...next].some((o) => !previous.has(o))) {
+            values.set(label, next);
+            changed = true;
+          }
+        }
+      }
+    }
+    // Every read the pipeline makes with what finally flows into it; one failed condition fails it all.
+    let failure: Failure | undefined;
+    for (const edges of active.values()) {
+      for (const edge of edges) {
+        if (edge.edgeType !== "direct" && edge.edgeType !== "ttu") continue;
+        for (const input of values.get(edge.to.uniqueLabel) ?? []) {
+          const found = read(edge, input);
+          if (isFailure(found)) failure ??= found;
         }
       }
     }
@@ -1207,27 +1246,73 @@ function union(branches: (() => Outcome)[]): Outcome {
   return failure ?? { allowed: false, cycle };
 }
 
-/** The server's intersection: any operand that denies (or met a cycle) denies, even next to errors. */
+/**
+ * The server's intersection: any operand that denies (or met a cycle) denies, even next to errors. The server
+ * reports whichever denial reaches it first; a cycle is only found one resolution deeper, so a denial
+ * without a cycle comes first when there is one, and the result carries a cycle only when every denial
+ * does. (That flag decides an enclosing exclusion: a cyclic subtracted side denies it.)
+ */
 function intersection(branches: (() => Outcome)[]): Outcome {
   let failure: Failure | undefined;
+  const denials: Resolution[] = [];
   for (const branch of branches) {
     const outcome = branch();
     if (isFailure(outcome)) failure ??= outcome;
-    else if (!outcome.allowed || outcome.cycle) return { allowed: false, cycle: outcome.cycle };
+    else if (!outcome.allowed || outcome.cycle) denials.push(outcome);
   }
+  if (denials.length > 0) return { allowed: false, cycle: denials.every((d) => d.cycle) };
   return failure ?? ALLOWED;
 }
 
 /**
  * The server's exclusion: a base that denies or met a cycle denies; a subtracted side that allows or met a
- * cycle denies (so a cycle cuts off an exclusion however the other side ends); errors count only then.
+ * cycle denies (so a cycle cuts off an exclusion however the other side ends); errors count only then. As
+ * for intersections, the result carries a cycle only when every side that settled it met one.
  */
 function exclusion(base: () => Outcome, subtract: () => Outcome): Outcome {
   const b = base();
-  if (!isFailure(b) && (!b.allowed || b.cycle)) return { allowed: false, cycle: b.cycle };
   const s = subtract();
-  if (!isFailure(s) && (s.allowed || s.cycle)) return { allowed: false, cycle: s.cycle };
+  const settling: Resolution[] = [];
+  if (!isFailure(b) && (!b.allowed || b.cycle)) settling.push(b);
+  if (!isFailure(s) && (s.allowed || s.cycle)) settling.push(s);
+  if (settling.length > 0) return { allowed: false, cycle: settling.every((o) => o.cycle) };
   if (isFailure(b)) return b;
   if (isFailure(s)) return s;
   return ALLOWED;
+}
+
+/** Strongly connected components of a graph (Tarjan), each after every component it depends on. */
+function stronglyConnected(nodes: string[], dependencies: (node: string) => string[]): string[][] {
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const onStack = new Set<string>();
+  const stack: string[] = [];
+  const groups: string[][] = [];
+  let counter = 0;
+  const visit = (node: string): void => {
+    index.set(node, counter);
+    low.set(node, counter);
+    counter++;
+    stack.push(node);
+    onStack.add(node);
+    for (const next of dependencies(node)) {
+      if (!index.has(next)) {
+        visit(next);
+        low.set(node, Math.min(low.get(node) as number, low.get(next) as number));
+      } else if (onStack.has(next)) {
+        low.set(node, Math.min(low.get(node) as number, index.get(next) as number));
+      }
+    }
+    if (low.get(node) === index.get(node)) {
+      const group: string[] = [];
+      for (let member = stack.pop(); member !== undefined; member = stack.pop()) {
+        onStack.delete(member);
+        group.push(member);
+        if (member === node) break;
+      }
+      groups.push(group);
+    }
+  };
+  for (const node of nodes) if (!index.has(node)) visit(node);
+  return groups;
 }

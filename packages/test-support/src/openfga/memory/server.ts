@@ -190,14 +190,19 @@ export class InMemoryOpenFga {
     const store = this.store(storeId, "WriteAuthorizationModelRequest");
     const json = {
       id: this.newId(),
-      // The server takes a model without a schema version as 1.1.
-      schema_version: String(body.schema_version || "1.1"),
+      schema_version: String(body.schema_version ?? ""),
       type_definitions: (body.type_definitions ?? []) as AuthorizationModel["type_definitions"],
       conditions: (body.conditions ?? {}) as AuthorizationModel["conditions"],
     };
     if (!Array.isArray(json.type_definitions) || json.type_definitions.length === 0) {
       throw validationError(
         "invalid WriteAuthorizationModelRequest.TypeDefinitions: value must contain at least 1 item(s)",
+      );
+    }
+    // The request's own rules come first: a missing schema version is refused here, not taken as 1.1.
+    if (!["1.0", "1.1", "1.2"].includes(json.schema_version)) {
+      throw validationError(
+        "invalid WriteAuthorizationModelRequest.SchemaVersion: value must be in list [1.0 1.1 1.2]",
       );
     }
     validateModel(json);
