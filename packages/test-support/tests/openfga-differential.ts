@@ -47,6 +47,11 @@ export interface SeedResult {
   differences: Difference[];
   /** Answers whose error messages differ although the codes agree (reported, not counted as mismatches). */
   messageDifferences: { endpoint: string; real: string; double: string }[];
+  /**
+   * Where the real server's list endpoints list something its own check denies: the server contradicting
+   * itself, found whether or not the double agrees with the list.
+   */
+  contradictions: { seed: number; endpoint: string; request: unknown; item: string; check: string }[];
 }
 
 type Answer = { text: string; message?: string; items?: string[] };
@@ -107,6 +112,7 @@ function normalize(
 }
 
 const path = (store: string, endpoint: string) => `/stores/${store}/${endpoint}`;
+const isTypedWildcardUser = (user: string) => user.endsWith(":*");
 
 /** The same question as one listed or missing item, asked to the real server's check endpoint. */
 function checkFor(query: Query, item: string): Record<string, unknown> {
@@ -138,11 +144,25 @@ async function judge(
   ask: (endpoint: string, body: unknown) => Promise<{ status: number; body: unknown }>,
 ): Promise<{ verdict: Difference["verdict"]; note?: string }> {
   if (query.endpoint === "write") return { verdict: "double" };
-  for (let i = 0; i < 3; i++) {
-    const again = normalize(query.endpoint, await ask(query.endpoint, query.body));
-    if (again.text !== real.text)
-      return { verdict: "server-nondeterministic", note: `asked again: ${again.text}` };
-  }
+  // Where the server resolves a cycle by whichever branch answers first, the same request can get
+  // another answer: ask it again a few times.
+  // Sequentially, then in bursts: concurrent copies of a request change how its branches interleave on
+  // the server, which is what such answers depend on.
+  const again = async (endpoint: string, body: unknown, first: string, times: number) => {
+    const answerOf = async () => normalize(endpoint as Query["endpoint"], await ask(endpoint, body)).text;
+    for (let i = 0; i < times; i++) {
+      const answer = await answerOf();
+      if (answer !== first) return answer;
+    }
+    for (let burst = 0; burst < 2; burst++) {
+      const answers = await Promise.all(Array.from({ length: 8 }, answerOf));
+      const other = answers.find((a) => a !== first);
+      if (other !== undefined) return other;
+    }
+    return undefined;
+  };
+  const other = await again(query.endpoint, query.body, real.text, 5);
+  if (other !== undefined) return { verdict: "server-nondeterministic", note: `asked again: ${other}` };
   if ((query.endpoint === "list-objects" || query.endpoint === "list-users") && real.items && double.items) {
     const realSet = new Set(real.items);
     const doubleSet = new Set(double.items);
@@ -153,6 +173,10 @@ async function judge(
     for (const item of differing) {
       const check = normalize("check", await ask("check", checkFor(query, item)));
       notes.push(`check ${item}: ${check.text}`);
+      const checkAgain = await again("check", checkFor(query, item), check.text, 3);
+      if (checkAgain !== undefined) {
+        return { verdict: "server-nondeterministic", note: `${notes.join("; ")}, then ${checkAgain}` };
+      }
       if (check.text !== `allowed ${doubleSet.has(item)}`)
         return { verdict: "double", note: notes.join("; ") };
     }
@@ -170,6 +194,10 @@ async function judge(
       const answer = normalize("check", await ask("check", check));
       const asCheck = double.items[i]?.slice(id.length + 1).replace(/^(true|false)$/, "allowed $1");
       notes.push(`check ${id}: ${answer.text}`);
+      const checkAgain = await again("check", check, answer.text, 3);
+      if (checkAgain !== undefined) {
+        return { verdict: "server-nondeterministic", note: `${notes.join("; ")}, then ${checkAgain}` };
+      }
       if (answer.text !== asCheck) return { verdict: "double", note: notes.join("; ") };
     }
     return { verdict: "server-contradiction", note: notes.join("; ") };
@@ -199,7 +227,13 @@ export async function runSeed(
   options: { concurrency?: number; scenario?: Scenario } = {},
 ): Promise<SeedResult> {
   const scenario = options.scenario ?? generateScenario(seed);
-  const result: SeedResult = { seed, comparisons: 0, differences: [], messageDifferences: [] };
+  const result: SeedResult = {
+    seed,
+    comparisons: 0,
+    differences: [],
+    messageDifferences: [],
+    contradictions: [],
+  };
   const stores = await Promise.all(
     [real, double].map(async (api) => {
       const created = await api("POST", "/stores", { name: `differential-${seed}` });
@@ -295,6 +329,27 @@ export async function runSeed(
       difference.verdict = verdict;
       if (note) difference.note = note;
     }
+    // Is each listed object or user one the server's own check allows? The double's check answers first
+    // (it agrees with the server's wherever the two were compared, and costs nothing); only where it says
+    // no is the server's check asked.
+    for (const { query, real: r } of answers) {
+      if ((query.endpoint !== "list-objects" && query.endpoint !== "list-users") || !r.items) continue;
+      for (const item of r.items) {
+        if (isTypedWildcardUser(item)) continue;
+        const body = checkFor(query, item);
+        if (normalize("check", await askDouble("check", body)).text === "allowed true") continue;
+        const check = normalize("check", await askReal("check", body));
+        if (check.text !== "allowed true") {
+          result.contradictions.push({
+            seed,
+            endpoint: query.endpoint,
+            request: query.body,
+            item,
+            check: check.text,
+          });
+        }
+      }
+    }
     return result;
   } finally {
     await real("DELETE", `/stores/${realStore}`);
@@ -323,6 +378,7 @@ export function family(d: Difference): string {
 export function summarize(results: SeedResult[]): string {
   const comparisons = results.reduce((n, r) => n + r.comparisons, 0);
   const all = results.flatMap((r) => r.differences);
+  const contradicted = results.flatMap((r) => r.contradictions);
   const byVerdict = (v: Difference["verdict"]) => all.filter((d) => d.verdict === v);
   const families = new Map<string, number>();
   for (const d of byVerdict("double")) {
@@ -332,7 +388,8 @@ export function summarize(results: SeedResult[]): string {
   const seedsWith = (v: Difference["verdict"]) => [...new Set(byVerdict(v).map((d) => d.seed))];
   const lines = [
     `seeds ${results.length}, comparisons ${comparisons}, mismatches ${byVerdict("double").length} (seeds ${seedsWith("double").length})`,
-    `real server contradicts itself: ${byVerdict("server-contradiction").length} answers (seeds ${seedsWith("server-contradiction").join(" ") || "none"})`,
+    `real server contradicts itself: ${byVerdict("server-contradiction").length} answers where the double agrees with its check (seeds ${seedsWith("server-contradiction").join(" ") || "none"})`,
+    `real server lists what its own check denies: ${contradicted.length} listed items in ${new Set(contradicted.map((c) => `${c.seed} ${JSON.stringify(c.request)}`)).size} answers (seeds ${[...new Set(contradicted.map((c) => c.seed))].join(" ") || "none"})`,
     `real server answers the same request differently: ${byVerdict("server-nondeterministic").length} answers (seeds ${seedsWith("server-nondeterministic").join(" ") || "none"})`,
     `error messages that differ where the codes agree: ${results.reduce((n, r) => n + r.messageDifferences.length, 0)}`,
     ...[...families].sort((a, b) => b[1] - a[1]).map(([k, n]) => `  ${n}\t${k}`),

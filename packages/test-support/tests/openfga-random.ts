@@ -200,9 +200,33 @@ function generateTypes(rng: Rng): TypeDefinition[] {
     plans.set(type, relations);
     const names = type === "group" ? ["member", "admin", "blocked"] : ["r0", "r1", "r2", "r3"];
     const hasParent = type !== "group";
+    // Now and then a doc model in the shape that found list-users contradicting check: parents of the same
+    // type, r0 with a wildcard, and later relations excluding earlier ones, directly and through parents.
+    if (type === "doc" && rng.chance(0.3)) {
+      relations.set("parent", { rewrite: direct(), types: [{ type: "doc" }] });
+      relations.set("r0", {
+        rewrite: direct(),
+        types: [{ type: "user" }, { type: "user", wildcard: {} }, { type: "group", relation: "member" }],
+      });
+      for (const [index, name] of names.slice(1).entries()) {
+        const earlier = names.slice(0, index + 1);
+        const operand = () =>
+          rng.chance(0.35) ? ttu("parent", rng.pick(earlier)) : computed(rng.pick(earlier));
+        const [a, b] = [operand(), operand()];
+        const roll = rng.next();
+        const rewrite: Userset =
+          roll < 0.45
+            ? { difference: { base: a, subtract: b } }
+            : roll < 0.75
+              ? { union: { child: [a, b] } }
+              : { intersection: { child: [a, b] } };
+        relations.set(name as string, { rewrite, types: [] });
+      }
+      continue;
+    }
     if (hasParent) {
       // The tupleset: objects only (the server refuses usersets and wildcards there), sometimes conditioned.
-      const parentTypes: Restriction[] = [{ type: type === "doc" ? "folder" : "folder" }];
+      const parentTypes: Restriction[] = [{ type: "folder" }];
       if (type === "doc" && rng.chance(0.3)) parentTypes.push({ type: "doc" });
       if (rng.chance(0.25))
         parentTypes.push({ type: parentTypes[0]?.type ?? "folder", condition: rng.pick(CONDITION_NAMES) });
@@ -225,9 +249,19 @@ function generateTypes(rng: Rng): TypeDefinition[] {
       const shape = rng.next();
       let rewrite: Userset;
       let assignable: boolean;
+      let types: Restriction[] | undefined;
       if (index === 0 || shape < 0.25) {
         rewrite = direct();
         assignable = true;
+      } else if (shape > 0.9) {
+        // A wildcard meeting an exclusion (base or subtracted side), where list-users and check have
+        // disagreed on the server: [user, user:*] but not r, or r but not [user, user:*].
+        const other = computed(rng.pick(earlier));
+        rewrite = rng.chance(0.6)
+          ? { difference: { base: direct(), subtract: other } }
+          : { difference: { base: other, subtract: direct() } };
+        assignable = true;
+        types = [{ type: "user" }, { type: "user", wildcard: {} }];
       } else {
         const a = operand(0);
         let b = operand(0);
@@ -244,7 +278,7 @@ function generateTypes(rng: Rng): TypeDefinition[] {
               : { difference: { base: children[0] as Userset, subtract: children[1] as Userset } };
         assignable = JSON.stringify(rewrite).includes('"this"');
       }
-      relations.set(name, { rewrite, types: assignable ? directTypes(type, name) : [] });
+      relations.set(name, { rewrite, types: types ?? (assignable ? directTypes(type, name) : []) });
     }
   }
   return [
@@ -277,7 +311,7 @@ function usedConditions(types: TypeDefinition[]): string[] {
 }
 
 /** A clone of the model with one defect the server refuses on write. */
-function invalidVariant(rng: Rng, model: ModelBody): { kind: string; body: ModelBody } {
+export function invalidVariant(rng: Rng, model: ModelBody): { kind: string; body: ModelBody } {
   const body = structuredClone(model);
   const doc = body.type_definitions.find((t) => t.type === "doc") as TypeDefinition;
   const group = body.type_definitions.find((t) => t.type === "group") as TypeDefinition;
