@@ -152,48 +152,60 @@ export class Evaluator {
     const subject = typeOf(user);
     const root = graph.node(`${type}#${relation}`);
     if (!root) return [];
-    // The workers: every node reached from the target through edges that lead to the user's type.
+    // The workers: every node reached from the target through edges that lead to the user's type, found
+    // in the server's order. Workers on a recursive path share a cycle group (passed along recursive edges).
     const active = new Map<string, WeightedEdge[]>();
     const senders = new Map<string, (WeightedEdge | undefined)[]>();
-    const workers = new Set<string>([root.uniqueLabel]);
+    const workers = new Set<string>();
+    const groups = new Map<string, object>();
+    const cyclical = (e: WeightedEdge) => Boolean(e.recursiveRelation) || e.tupleCycle;
+    const joinsGroups = (n: WeightedNode) =>
+      n.nodeType === "relation" ||
+      n.nodeType === "direct-group" ||
+      n.nodeType === "ttu-group" ||
+      (n.nodeType === "operator" && n.label === "union");
+    const stack: { node: WeightedNode; edge?: WeightedEdge; group?: object }[] = [{ node: root }];
     const seenEdges = new Set<WeightedEdge>();
-    const stack: WeightedEdge[] = [...(graph.edgesFrom(root.uniqueLabel) ?? [])].reverse();
     while (stack.length > 0) {
-      const edge = stack.pop() as WeightedEdge;
-      if (seenEdges.has(edge)) continue;
-      seenEdges.add(edge);
-      const from = edge.from.uniqueLabel;
-      const list = senders.get(from) ?? [];
-      senders.set(from, list);
-      if (!edge.weights.has(subject)) {
-        list.push(undefined);
-        continue;
+      const current = stack.pop() as { node: WeightedNode; edge?: WeightedEdge; group?: object };
+      const label = current.node.uniqueLabel;
+      const edge = current.edge;
+      if (edge) {
+        if (seenEdges.has(edge)) continue;
+        seenEdges.add(edge);
+        if (!edge.weights.has(subject)) {
+          // An operand that cannot lead to the user still counts (an empty one) for set operations.
+          if (workers.has(edge.from.uniqueLabel))
+            senders.set(edge.from.uniqueLabel, [...(senders.get(edge.from.uniqueLabel) ?? []), undefined]);
+          continue;
+        }
       }
-      list.push(edge);
-      active.set(from, [...(active.get(from) ?? []), edge]);
-      if (!workers.has(edge.to.uniqueLabel)) {
-        workers.add(edge.to.uniqueLabel);
-        stack.push(...[...(graph.edgesFrom(edge.to.uniqueLabel) ?? [])].reverse());
+      if (!workers.has(label)) {
+        current.group ??= {};
+        workers.add(label);
+        if (joinsGroups(current.node)) groups.set(label, current.group);
+      }
+      if (edge && workers.has(edge.from.uniqueLabel)) {
+        senders.set(edge.from.uniqueLabel, [...(senders.get(edge.from.uniqueLabel) ?? []), edge]);
+        active.set(edge.from.uniqueLabel, [...(active.get(edge.from.uniqueLabel) ?? []), edge]);
+      }
+      const next = graph.edgesFrom(label) ?? [];
+      for (let i = next.length - 1; i >= 0; i--) {
+        const e = next[i] as WeightedEdge;
+        stack.push({ node: e.to, edge: e, group: cyclical(e) ? current.group : undefined });
       }
     }
     const wildcard = `${subject}:*`;
     if (!workers.has(subject) && !workers.has(wildcard)) return [];
-    // OpenFGA v1.18.1 defect, mirrored: when a grouping node of the weighted graph (the restrictions of
-    // one relation, or one tuple-to-userset's parent types) is reached twice on a recursive path, say
-    // `define member: [user, group#member] or [user, group#member]`, its pipeline never finishes and the
-    // request ends in 500 deadline_exceeded after the server's timeout. The double answers the same at once,
-    // so a suite cannot pass here against the double and time out against the server.
-    const incoming = new Map<string, WeightedEdge[]>();
-    for (const edges of active.values()) {
-      for (const edge of edges)
-        incoming.set(edge.to.uniqueLabel, [...(incoming.get(edge.to.uniqueLabel) ?? []), edge]);
-    }
-    for (const [label, edges] of incoming) {
-      const type = graph.node(label)?.nodeType;
-      const grouping = type === "direct-group" || type === "ttu-group";
-      if (grouping && edges.length > 1 && edges.some((e) => e.recursiveRelation || e.tupleCycle)) {
-        throw new FgaServerError(500, "deadline_exceeded", "context deadline exceeded");
-      }
+    // OpenFGA v1.18.1 defect, mirrored: a cycle group finishes (and closes its members' outputs) only when
+    // each member has read every input that is not marked recursive to its end; when such an input depends,
+    // directly or through other workers, on the group's own outputs, the pipeline never finishes and the
+    // request ends in 500 deadline_exceeded after the server's timeout. It happens when a grouping node
+    // (the restrictions of one relation, or a tuple-to-userset's parent types) is entered twice on a
+    // recursive path, say `define member: [user, group#member] or [user, group#member]`. The double answers
+    // the same at once, so a suite cannot pass against the double and time out against the server.
+    if (this.pipelineDeadlocks(workers, groups, active, cyclical)) {
+      throw new FgaServerError(500, "deadline_exceeded", "context deadline exceeded");
     }
     const values = new Map<string, Set<string>>();
     if (workers.has(subject)) values.set(subject, new Set([user]));
@@ -263,6 +275,44 @@ export class Evaluator {
     }
     if (failure) throw validationError("Internal Server Error");
     return [...(values.get(root.uniqueLabel) ?? [])].filter((o) => typeOf(o) === type).sort();
+  }
+
+  /** Whether the pipeline's workers wait on one another in a circle (see the defect described in pipeline()). */
+  private pipelineDeadlocks(
+    workers: Set<string>,
+    groups: Map<string, object>,
+    active: Map<string, WeightedEdge[]>,
+    cyclical: (e: WeightedEdge) => boolean,
+  ): boolean {
+    const ids = new Map<object, string>();
+    const key = (label: string) => {
+      const group = groups.get(label);
+      if (!group) return `worker ${label}`;
+      if (!ids.has(group)) ids.set(group, `group ${ids.size}`);
+      return ids.get(group) as string;
+    };
+    // A group waits for the inputs its members read as standard (not recursive) inputs to end; any other
+    // worker waits for all its inputs to end.
+    const waits = new Map<string, Set<string>>();
+    for (const label of workers) {
+      const from = key(label);
+      const set = waits.get(from) ?? new Set<string>();
+      waits.set(from, set);
+      for (const edge of active.get(label) ?? []) {
+        if (groups.has(label) && cyclical(edge)) continue;
+        set.add(key(edge.to.uniqueLabel));
+      }
+    }
+    const state = new Map<string, "open" | "done">();
+    const circular = (node: string): boolean => {
+      if (state.get(node) === "open") return true;
+      if (state.get(node) === "done") return false;
+      state.set(node, "open");
+      for (const next of waits.get(node) ?? []) if (circular(next)) return true;
+      state.set(node, "done");
+      return false;
+    };
+    return [...waits.keys()].some(circular);
   }
 
   /** The objects one pipeline edge yields for one object found below it: the tuples naming it as their user. */

@@ -55,8 +55,6 @@ export interface TupleSource {
   readUser(object: string, relation: string, user: string): TupleKey | undefined;
   /** Every tuple whose object is of `type` and whose relation is `relation`. */
   readByType(type: string, relation: string): readonly TupleKey[];
-  /** Every object id of `type` that appears in some tuple, as object or as user. */
-  objectsOfType(type: string): Iterable<string>;
   /** Whether `tuple` is one of the request's contextual tuples. */
   isContextual?(tuple: TupleKey): boolean;
 }
@@ -106,10 +104,6 @@ export class TupleIndex implements TupleSource {
     return out;
   }
 
-  objectsOfType(type: string): Iterable<string> {
-    return this.typeMembers.get(type) ?? [];
-  }
-
   private note(object: string): void {
     const parsed = parseObject(object);
     if (!parsed) return;
@@ -128,14 +122,13 @@ export class TupleIndex implements TupleSource {
  * of one user takes the contextual tuple when there is one.
  */
 export class LayeredTuples implements TupleSource {
-  private readonly contextual: TupleIndex;
+  private readonly contextual: Set<TupleKey>;
 
   constructor(
     private readonly stored: TupleSource,
     private readonly contextualTuples: readonly TupleKey[],
   ) {
-    this.contextual = new TupleIndex();
-    for (const tuple of contextualTuples) this.contextual.add(tuple);
+    this.contextual = new Set(contextualTuples);
   }
 
   read(object: string, relation: string): readonly TupleKey[] {
@@ -158,12 +151,8 @@ export class LayeredTuples implements TupleSource {
     return [...extra, ...this.stored.readByType(type, relation)];
   }
 
-  objectsOfType(type: string): Iterable<string> {
-    return new Set([...this.stored.objectsOfType(type), ...this.contextual.objectsOfType(type)]);
-  }
-
   isContextual(tuple: TupleKey): boolean {
-    return this.contextualTuples.includes(tuple);
+    return this.contextual.has(tuple);
   }
 }
 
