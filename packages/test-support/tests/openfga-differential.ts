@@ -37,7 +37,7 @@ export interface Difference {
   real: string;
   double: string;
   /** "double": the double's defect; "server-contradiction": the real server's own answers disagree. */
-  verdict: "double" | "server-contradiction" | "server-nondeterministic";
+  verdict: "double" | "server-contradiction" | "server-nondeterministic" | "server-planner";
   note?: string;
 }
 
@@ -224,7 +224,16 @@ export async function runSeed(
   seed: number,
   real: FgaApi,
   double: FgaApi,
-  options: { concurrency?: number; scenario?: Scenario } = {},
+  options: {
+    concurrency?: number;
+    scenario?: Scenario;
+    /**
+     * The double resolving every check with the server's default strategy: where the real server's answer
+     * matches it, the server's planner picked that strategy (which it does now and then, more often under
+     * load), and the answer depends on the planner, not on the double.
+     */
+    defaultStrategy?: FgaApi;
+  } = {},
 ): Promise<SeedResult> {
   const scenario = options.scenario ?? generateScenario(seed);
   const result: SeedResult = {
@@ -322,9 +331,42 @@ export async function runSeed(
         return { query, real: normalize(query.endpoint, r), double: normalize(query.endpoint, d) };
       }),
     );
+    let askDefault:
+      | ((endpoint: string, body: unknown) => Promise<{ status: number; body: unknown }>)
+      | undefined;
+    const defaultStrategy = async () => {
+      const api = options.defaultStrategy;
+      if (!api) return undefined;
+      if (!askDefault) {
+        // The same store on a double that never reads from the user's side.
+        const store = ((await api("POST", "/stores", { name: `default-${seed}` })).body as { id: string }).id;
+        const model = (
+          (await api("POST", path(store, "authorization-models"), scenario.model)).body as {
+            authorization_model_id: string;
+          }
+        ).authorization_model_id;
+        if (scenario.tuples.length > 0) {
+          await api("POST", path(store, "write"), {
+            writes: { tuple_keys: scenario.tuples },
+            authorization_model_id: model,
+          });
+        }
+        askDefault = ask(api, store, model);
+      }
+      return askDefault;
+    };
     for (const { query, real: r, double: d } of answers) {
       if (record(query.endpoint, query.tags, query.body, r, d)) continue;
       const difference = result.differences.at(-1) as Difference;
+      const other = await defaultStrategy();
+      if (other && query.endpoint !== "write") {
+        const answer = normalize(query.endpoint, await other(query.endpoint, query.body));
+        if (answer.text === r.text) {
+          difference.verdict = "server-planner";
+          difference.note = "the double's answer with the server's default strategy matches the server's";
+          continue;
+        }
+      }
       const { verdict, note } = await judge(query, r, d, askReal);
       difference.verdict = verdict;
       if (note) difference.note = note;
@@ -391,8 +433,18 @@ export function summarize(results: SeedResult[]): string {
     `real server contradicts itself: ${byVerdict("server-contradiction").length} answers where the double agrees with its check (seeds ${seedsWith("server-contradiction").join(" ") || "none"})`,
     `real server lists what its own check denies: ${contradicted.length} listed items in ${new Set(contradicted.map((c) => `${c.seed} ${JSON.stringify(c.request)}`)).size} answers (seeds ${[...new Set(contradicted.map((c) => c.seed))].join(" ") || "none"})`,
     `real server answers the same request differently: ${byVerdict("server-nondeterministic").length} answers (seeds ${seedsWith("server-nondeterministic").join(" ") || "none"})`,
+    `real server's answer depends on its planner (its default strategy instead of reading from the user's side): ${byVerdict("server-planner").length} answers (seeds ${seedsWith("server-planner").join(" ") || "none"})`,
     `error messages that differ where the codes agree: ${results.reduce((n, r) => n + r.messageDifferences.length, 0)}`,
     ...[...families].sort((a, b) => b[1] - a[1]).map(([k, n]) => `  ${n}\t${k}`),
+    ...contradicted.map(
+      (c) =>
+        `  seed ${c.seed} ${c.endpoint} lists ${c.item}, its check says ${c.check}: ${JSON.stringify(c.request)}`,
+    ),
+    ...all
+      .filter((d) => d.verdict !== "double")
+      .map(
+        (d) => `  seed ${d.seed} ${d.endpoint} (${d.verdict}): ${d.note ?? ""}: ${JSON.stringify(d.request)}`,
+      ),
   ];
   return lines.join("\n");
 }

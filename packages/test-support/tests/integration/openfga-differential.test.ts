@@ -23,8 +23,8 @@ const chunks = Array.from({ length: Math.ceil(COUNT / CHUNK) }, (_, i) => {
 });
 
 /** The in-memory OpenFGA behind the same HTTP API the real server has. */
-function inMemoryApi(): FgaApi {
-  const server = new InMemoryOpenFga();
+function inMemoryApi(options: ConstructorParameters<typeof InMemoryOpenFga>[0] = {}): FgaApi {
+  const server = new InMemoryOpenFga(options);
   return async (method, path, body) => {
     const answer = server.handle(
       method,
@@ -53,13 +53,16 @@ describeInModes(["cluster"], "OpenFGA differential: in-memory vs a real server",
     if (!url) throw new Error("FGA_API_URL is not set; the cluster lane sets it (scripts/cluster-up.sh).");
     const real = httpApi(url, process.env.FGA_API_TOKEN || undefined);
     const double = inMemoryApi();
+    const defaultStrategy = inMemoryApi({ defaultStrategyOnly: true });
     const seeds = Array.from({ length: last - first + 1 }, (_, i) => first + i);
     const chunk: SeedResult[] = [];
     // Two seeds at a time: each already keeps several requests in flight.
     let next = 0;
     await Promise.all(
       [0, 1].map(async () => {
-        while (next < seeds.length) chunk.push(await runSeed(seeds[next++] as number, real, double));
+        while (next < seeds.length) {
+          chunk.push(await runSeed(seeds[next++] as number, real, double, { defaultStrategy }));
+        }
       }),
     );
     results.push(...chunk);

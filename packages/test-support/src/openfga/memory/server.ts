@@ -1,6 +1,6 @@
 import { monotonicFactory } from "ulid";
 import { FgaServerError, invalidTuple, relationNotFound, typeNotFound, validationError } from "./errors.js";
-import { Evaluator, type UserFilter } from "./evaluator.js";
+import { Evaluator, type EvaluatorOptions, type UserFilter } from "./evaluator.js";
 import { type AuthorizationModel, CompiledModel, type TupleProblem } from "./model.js";
 import { validateModel } from "./model-validation.js";
 import {
@@ -86,6 +86,8 @@ function pageSize(raw: unknown, fallback: number, max: number): number {
 export class InMemoryOpenFga {
   private readonly stores = new Map<string, Store>();
   private readonly newId = monotonicFactory();
+
+  constructor(private readonly options: EvaluatorOptions = {}) {}
 
   /** Answers one request. `path` has no query string; `query` holds it. */
   handle(method: string, path: string, query: URLSearchParams, body: unknown): FgaResponse {
@@ -504,6 +506,7 @@ export class InMemoryOpenFga {
       model,
       new LayeredTuples(store.tuples, contextual),
       (context ?? undefined) as Record<string, unknown> | undefined,
+      this.options,
     );
   }
 
