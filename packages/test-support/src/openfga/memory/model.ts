@@ -140,6 +140,11 @@ export class CompiledModel {
     );
   }
 
+  /** Why an object and relation are unusable (the server's ValidateObject, then ValidateRelation). */
+  objectRelationProblem(object: string, relation: string): string | undefined {
+    return this.objectProblem(object) ?? this.relationProblem(object, relation);
+  }
+
   /** Why `user` is not a user of this model (the server's ValidateUser), or undefined. */
   userProblem(user: string): string | undefined {
     if (!isValidUser(user)) return "the 'user' field is malformed";

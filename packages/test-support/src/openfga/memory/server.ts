@@ -639,12 +639,12 @@ export class InMemoryOpenFga {
   private expand(storeId: string, body: Record<string, unknown>): FgaResponse {
     const { store, model } = this.storeAndModel(storeId, "ExpandRequest", body.authorization_model_id);
     const tuple = (body.tuple_key ?? {}) as { relation?: string; object?: string };
-    const object = parseObject(tuple.object ?? "");
-    if (!object) throw validationError(`invalid 'object' field format`);
-    if (!model.hasType(object.type)) throw validationError(`type '${object.type}' not found`);
     const contextual = ((body.contextual_tuples as { tuple_keys?: TupleKey[] } | undefined)?.tuple_keys ??
       []) as TupleKey[];
+    // The server's order: contextual tuples, then the object, then the relation.
     this.validateContextualTuples(model, contextual, "list");
+    const problem = model.objectRelationProblem(tuple.object ?? "", tuple.relation ?? "");
+    if (problem) throw validationError(problem);
     const evaluator = this.evaluatorFor(store, model, contextual, undefined);
     return {
       status: 200,
