@@ -737,7 +737,19 @@ function generateQueries(rng: Rng, model: ModelBody): Query[] {
       tuple = invalid.tuple;
       tags.push(`invalid-write:${invalid.tag}`);
     }
-    queries.push({ endpoint: "write", body: { writes: { tuple_keys: [tuple] } }, tags });
+    // Sometimes next to a valid tuple written twice, or a malformed delete: the server reports the
+    // model's rules first, then deleted users, then duplicates.
+    const valid = generateTuples(rng, model, 1);
+    const roll = rng.next();
+    const body =
+      roll < 0.15 && valid[0]
+        ? { writes: { tuple_keys: [valid[0], tuple, valid[0]] } }
+        : roll < 0.25
+          ? { writes: { tuple_keys: [tuple] }, deletes: { tuple_keys: [{ ...tuple, user: "not a user" }] } }
+          : roll < 0.3
+            ? {}
+            : { writes: { tuple_keys: [tuple] } };
+    queries.push({ endpoint: "write", body, tags });
   }
   return queries;
 }

@@ -4,6 +4,7 @@ import { Evaluator, type EvaluatorOptions, type UserFilter } from "./evaluator.j
 import { type AuthorizationModel, CompiledModel, type TupleProblem } from "./model.js";
 import { validateModel } from "./model-validation.js";
 import {
+  isValidUser,
   LayeredTuples,
   parseObject,
   parseUser,
@@ -285,28 +286,43 @@ export class InMemoryOpenFga {
       []) as TupleKey[];
     const onDuplicate = (body.writes as { on_duplicate?: string } | undefined)?.on_duplicate ?? "error";
     const onMissing = (body.deletes as { on_missing?: string } | undefined)?.on_missing ?? "error";
+    // The server's order: each written tuple against the model, then the deleted users, then duplicates
+    // within the request, then its size.
     if (writes.length === 0 && deletes.length === 0) {
-      throw validationError("Invalid input. Make sure you provide at least one write or delete");
+      throw new FgaServerError(
+        400,
+        "invalid_write_input",
+        "Invalid input. Make sure you provide at least one write, or at least one delete",
+      );
     }
-    if (writes.length + deletes.length > LIMITS.writesPerRequest) {
+    if (writes.length > 0) {
+      const model = this.model(store, body.authorization_model_id);
+      for (const tuple of writes) this.validateWrittenTuple(model, tuple);
+    }
+    for (const tuple of deletes) {
+      if (!isValidUser(tuple.user)) {
+        throw validationError(`Invalid tuple '${tupleString(tuple)}'. Reason: the 'user' field is malformed`);
+      }
+    }
+    const seen = new Set<string>();
+    for (const tuple of [...deletes, ...writes]) {
+      const key = tupleString(tuple);
+      if (seen.has(key)) {
+        throw new FgaServerError(
+          400,
+          "cannot_allow_duplicate_tuples_in_one_request",
+          `duplicate tuple in write: user: '${tuple.user}', relation: '${tuple.relation}', object: '${tuple.object}'`,
+        );
+      }
+      seen.add(key);
+    }
+    if (seen.size > LIMITS.writesPerRequest) {
       throw new FgaServerError(
         400,
         "exceeded_entity_limit",
         `The number of write operations exceeds the allowed limit of ${LIMITS.writesPerRequest}`,
       );
     }
-    const model = this.model(store, body.authorization_model_id);
-    const seen = new Set<string>();
-    for (const tuple of [...writes, ...deletes]) {
-      const key = tupleString(tuple);
-      if (seen.has(key)) {
-        throw validationError(
-          `duplicate tuple in write: user: '${tuple.user}', relation: '${tuple.relation}', object: '${tuple.object}'`,
-        );
-      }
-      seen.add(key);
-    }
-    for (const tuple of writes) this.validateWrittenTuple(model, tuple);
     const missingReason = "tuple to be written already existed or the tuple to be deleted did not exist";
     const toWrite = writes.filter((tuple) => {
       if (!store.stored.has(tupleString(tuple))) return true;
