@@ -27,6 +27,29 @@ describe("openfga in cluster mode: bad input", () => {
     expect(error.message).toContain("FGA_API_URL uses grpc:// but openfga needs http:// or https://");
   });
 
+  it.each([
+    ["http:/127.0.0.1:1", "http://127.0.0.1:1"],
+    ["http:127.0.0.1:1", "http://127.0.0.1:1"],
+    ["HTTP://127.0.0.1:1", "http://127.0.0.1:1"],
+    ["http://127.0.0.1:1?tenant=a", "http://127.0.0.1:1"],
+    ["http://127.0.0.1:1#top", "http://127.0.0.1:1"],
+  ])(
+    "refuses %s, a URL the SDK rejects with only 'FGA Error.', naming the variable and the fix",
+    async (url, fix) => {
+      const error = await caught(() => open({ FGA_API_URL: url }));
+      expect(isTestSupportError(error, "INVALID_OPTIONS")).toBe(true);
+      expect(error.message).toContain(`FGA_API_URL (${url}) is not a URL the OpenFGA SDK accepts`);
+      expect(error.message).toContain(`Set FGA_API_URL=${fix}.`);
+    },
+  );
+
+  it("keeps the password of a URL the SDK rejects out of the message", async () => {
+    const error = await caught(() => open({ FGA_API_URL: "http:/fga:s3cret-pw@127.0.0.1:1" }));
+    expect(isTestSupportError(error, "INVALID_OPTIONS")).toBe(true);
+    expect(error.message).not.toContain("s3cret-pw");
+    expect(error.message).toContain("Set FGA_API_URL=http://fga:***@127.0.0.1:1.");
+  });
+
   it("fails on an unreachable server with its name and target, and never prints the token", async () => {
     const port = await closedPort();
     const error = await caught(() =>

@@ -31,10 +31,21 @@ export interface OpenFgaOptions {
 /** The client every mode hands out: the real SDK client, on a store with the model written. */
 export type OpenFgaDependencyClient = OpenFgaClient;
 
+/**
+ * What this environment created, so cleanup touches nothing else: per store, the tuples whose write created
+ * them (not those that already existed and were written again with on_duplicate "ignore"), and the
+ * scratch stores it made.
+ */
+interface Ledger {
+  created: Map<string, Map<string, TupleKey>>;
+  scratchStores: Set<string>;
+}
+
 interface ClientWiring {
   axios: AxiosInstance;
   apiUrl: string;
   token: string | undefined;
+  ledger: Ledger;
 }
 const wiring = new WeakMap<OpenFgaClient, ClientWiring>();
 type SdkAxios = ConstructorParameters<typeof OpenFgaClient>[1];
@@ -48,7 +59,9 @@ function clientFor(wire: ClientWiring, storeId?: string, authorizationModelId?: 
       ...(wire.token
         ? { credentials: { method: CredentialsMethod.ApiToken, config: { token: wire.token } } }
         : {}),
-      retryParams: { maxRetry: 1, minWaitInMs: 50 },
+      // No retries: a test sees the server's first answer, and a stalled server fails within one request's
+      // time bound instead of two (the SDK retries network errors, timeouts included).
+      retryParams: { maxRetry: 0 },
     },
     // The same axios 1.19 the SDK pins; only its CJS and ESM typings differ.
     wire.axios as unknown as SdkAxios,
@@ -70,6 +83,8 @@ export async function createStoreClient(client: OpenFgaClient, name: string): Pr
     );
   }
   const { id } = await clientFor(wire).createStore({ name });
+  // A scratch store belongs to the environment: close removes it if the suite has not.
+  wire.ledger.scratchStores.add(id);
   return clientFor(wire, id);
 }
 
@@ -104,45 +119,126 @@ async function loadModel(model: OpenFgaOptions["model"]): Promise<WriteAuthoriza
   }
 }
 
-/** Records every tuple written (and then deleted) through an axios instance, so reset can remove them. */
-function trackWrites(instance: AxiosInstance): Map<string, TupleKey> {
-  const written = new Map<string, TupleKey>();
+const tupleId = (key: TupleKey) => `${key.object}#${key.relation}@${key.user}`;
+const STORE_PATH = /\/stores\/([^/]+)(?:\/([^/]+))?$/;
+
+/** The store id and endpoint of a request URL (`/stores/{id}/write` → [id, "write"]). */
+function storeRequest(url: string | undefined): [string, string] | undefined {
+  if (!url) return undefined;
+  const match = STORE_PATH.exec(new URL(url, IN_MEMORY_API_URL).pathname);
+  return match ? [match[1] ?? "", match[2] ?? ""] : undefined;
+}
+
+interface WriteBody {
+  writes?: { tuple_keys?: TupleKey[]; on_duplicate?: string };
+  deletes?: { tuple_keys?: TupleKey[] };
+}
+const bodyOf = (data: unknown) => (typeof data === "string" ? JSON.parse(data) : (data ?? {})) as WriteBody;
+
+/**
+ * Keeps the ledger of what the environment's clients create. A write with on_duplicate "ignore" succeeds
+ * whether or not the tuple existed, so before it is sent each of its tuples is looked up: one that exists
+ * already is not this environment's to delete. (Another writer racing on the same tuple of a shared store
+ * between the look-up and the write could still be misattributed.)
+ */
+function keepLedger(instance: AxiosInstance, ledger: Ledger): void {
+  const existedBefore = new WeakMap<object, Set<string>>();
+  instance.interceptors.request.use(async (config) => {
+    const target = storeRequest(config.url);
+    if (config.method?.toLowerCase() !== "post" || target?.[1] !== "write") return config;
+    const body = bodyOf(config.data);
+    if (body.writes?.on_duplicate !== "ignore") return config;
+    const base = config.url?.replace(/\/write$/, "/read") ?? "";
+    const existing = new Set<string>();
+    await Promise.all(
+      (body.writes.tuple_keys ?? []).map(async (key) => {
+        const answer = await instance.post<{ tuples?: unknown[] }>(
+          base,
+          { tuple_key: { user: key.user, relation: key.relation, object: key.object } },
+          { headers: config.headers, timeout: config.timeout },
+        );
+        if ((answer.data.tuples ?? []).length > 0) existing.add(tupleId(key));
+      }),
+    );
+    existedBefore.set(config, existing);
+    return config;
+  });
   instance.interceptors.response.use((response) => {
     const { method, url, data } = response.config;
-    if (
-      method?.toLowerCase() === "post" &&
-      url &&
-      /\/stores\/[^/]+\/write$/.test(new URL(url, IN_MEMORY_API_URL).pathname)
-    ) {
-      const body = (typeof data === "string" ? JSON.parse(data) : data) as {
-        writes?: { tuple_keys?: TupleKey[] };
-        deletes?: { tuple_keys?: TupleKey[] };
-      };
-      for (const key of body.deletes?.tuple_keys ?? [])
-        written.delete(`${key.object}#${key.relation}@${key.user}`);
+    const target = storeRequest(url);
+    const verb = method?.toLowerCase();
+    if (verb === "delete" && target && !target[1]) {
+      ledger.created.delete(target[0]);
+      ledger.scratchStores.delete(target[0]);
+    }
+    if (verb === "post" && target?.[1] === "write") {
+      const [storeId] = target;
+      const body = bodyOf(data);
+      const existed = existedBefore.get(response.config) ?? new Set<string>();
+      let created = ledger.created.get(storeId);
+      if (!created) {
+        created = new Map();
+        ledger.created.set(storeId, created);
+      }
+      for (const key of body.deletes?.tuple_keys ?? []) created.delete(tupleId(key));
       for (const key of body.writes?.tuple_keys ?? []) {
-        written.set(`${key.object}#${key.relation}@${key.user}`, {
-          user: key.user,
-          relation: key.relation,
-          object: key.object,
-        });
+        if (!existed.has(tupleId(key))) {
+          created.set(tupleId(key), { user: key.user, relation: key.relation, object: key.object });
+        }
       }
     }
     return response;
   });
-  return written;
 }
 
-/** Deletes the logged tuples in requests of 100 (the server's limit), ignoring ones the test already deleted. */
-async function deleteWritten(client: OpenFgaClient, written: Map<string, TupleKey>): Promise<void> {
-  const keys = [...written.values()];
-  for (let i = 0; i < keys.length; i += 100) {
-    await client.write(
-      { deletes: keys.slice(i, i + 100) },
-      { conflict: { onMissingDeletes: ClientWriteRequestOnMissingDeletes.Ignore } },
-    );
+/** Deletes the tuples this environment created in each store, in requests of 100 (the server's limit). */
+async function deleteCreated(wire: ClientWiring): Promise<void> {
+  for (const [storeId, created] of wire.ledger.created) {
+    const keys = [...created.values()];
+    const client = clientFor(wire, storeId);
+    for (let i = 0; i < keys.length; i += 100) {
+      await client.write(
+        { deletes: keys.slice(i, i + 100) },
+        { conflict: { onMissingDeletes: ClientWriteRequestOnMissingDeletes.Ignore } },
+      );
+    }
+    created.clear();
   }
-  written.clear();
+}
+
+/** Removes the scratch stores the suite made and did not remove itself. */
+async function deleteScratchStores(wire: ClientWiring): Promise<void> {
+  for (const storeId of [...wire.ledger.scratchStores]) {
+    await clientFor(wire, storeId)
+      .deleteStore()
+      .catch((error: unknown) => {
+        // Already gone is fine; anything else is worth reporting.
+        if ((error as { statusCode?: number }).statusCode !== 404) throw error;
+      });
+    wire.ledger.scratchStores.delete(storeId);
+    wire.ledger.created.delete(storeId);
+  }
+}
+
+/** A URL the OpenFGA SDK takes: it refuses any that is not already in its canonical form. */
+function checkSdkUrl(raw: string, variable: string): void {
+  let canonical: string;
+  try {
+    canonical = new URL(raw).href;
+  } catch {
+    return; // readUrlVariable has reported it.
+  }
+  if (raw === canonical || `${raw}/` === canonical) return;
+  const url = new URL(raw);
+  const fix = url.search || url.hash ? `${url.protocol}//${url.host}${url.pathname}` : canonical;
+  // As written when there is nothing to hide, so the mistake is visible; redacted (and normalised) otherwise.
+  const shown = redactTarget(raw) === canonical ? raw : redactTarget(raw);
+  throw new TestSupportError(
+    "INVALID_OPTIONS",
+    `${variable} (${shown}) is not a URL the OpenFGA SDK accepts: it must be written in full, as ` +
+      `scheme://host:port with an optional path and no query (the SDK answers only "FGA Error." otherwise). ` +
+      `Set ${variable}=${redactTarget(fix).replace(/\/$/, "")}.`,
+  );
 }
 
 /**
@@ -174,40 +270,78 @@ export function openfga(options: OpenFgaOptions): Dependency<OpenFgaDependencyCl
     givenStore: string | undefined,
   ): Promise<DependencyHandle<OpenFgaClient>> => {
     const json = await loadOnce();
-    const written = trackWrites(wire.axios);
+    keepLedger(wire.axios, wire.ledger);
+    // Set-up requests are bounded by the factory's connect and set-up bounds (the driver's own timeouts sit
+    // 1 s past them as a backstop, so the factory's message wins) and stop when the factory gives up.
+    wire.axios.defaults.timeout = context.connectTimeoutMs + 1000;
+    wire.axios.defaults.signal = context.signal;
     let storeId = givenStore;
     try {
-      storeId ??= (await clientFor(wire).createStore({ name: `it-${context.service}-${context.instanceId}` }))
-        .id;
+      if (storeId) await clientFor(wire, storeId).getStore();
+      else
+        storeId = (await clientFor(wire).createStore({ name: `it-${context.service}-${context.instanceId}` }))
+          .id;
     } catch (error) {
+      if (givenStore && (error as { statusCode?: number }).statusCode === 404) {
+        throw new TestSupportError(
+          "INVALID_OPTIONS",
+          `openfga at ${target} has no store ${givenStore} (from ${storeIdEnv}). Unset ${storeIdEnv} to let each environment create its own store, or set it to an existing store id.`,
+          { cause: error },
+        );
+      }
       throw new TestSupportError(
         "CONNECT_FAILED",
-        `openfga at ${target} could not create a store: ${errorText(error)}. Check that the server is up and that ${apiUrlEnv} points at it.`,
+        `openfga at ${target} could not ${givenStore ? `read store ${givenStore}` : "create a store"}: ${errorText(error)}. Check that the server is up and that ${apiUrlEnv} points at it.`,
         { cause: error },
       );
     }
+    context.connected();
+    wire.axios.defaults.timeout = context.setupTimeoutMs + 1000;
     let modelId: string;
     try {
       modelId = (await clientFor(wire, storeId).writeAuthorizationModel(json)).authorization_model_id;
     } catch (error) {
+      // The set-up signal may have fired; removing the store is a request of its own, with its own bound.
+      wire.axios.defaults.signal = undefined;
+      wire.axios.defaults.timeout = context.operationTimeoutMs;
       if (!givenStore)
         await clientFor(wire, storeId)
           .deleteStore()
           .catch(() => {});
-      const detail = (error as { apiErrorMessage?: string }).apiErrorMessage ?? errorText(error);
-      throw new TestSupportError("INVALID_OPTIONS", `openfga rejected the model: ${detail}.`, {
-        cause: error,
-      });
+      const { apiErrorMessage, statusCode } = error as { apiErrorMessage?: string; statusCode?: number };
+      if (statusCode === 400) {
+        throw new TestSupportError(
+          "INVALID_OPTIONS",
+          `openfga rejected the model: ${apiErrorMessage ?? errorText(error)}.`,
+          {
+            cause: error,
+          },
+        );
+      }
+      throw new TestSupportError(
+        "CONNECT_FAILED",
+        `openfga at ${target} did not take the model: ${errorText(error)}. The server answered before, so check that it is still up.`,
+        { cause: error },
+      );
     }
+    // From here on every request the handed-out client makes is bounded by the operation bound.
+    wire.axios.defaults.timeout = context.operationTimeoutMs;
+    wire.axios.defaults.signal = undefined;
     const client = clientFor(wire, storeId, modelId);
+    const ownStore = givenStore ? undefined : storeId;
     return {
       client,
       implementation,
       target: `${target} (store ${storeId})`,
-      reset: () => deleteWritten(client, written),
+      // Only tuples this environment's writes created, in whichever store they were written.
+      reset: () => deleteCreated(wire),
       async close() {
-        if (givenStore) await deleteWritten(client, written);
-        else await client.deleteStore();
+        if (ownStore) {
+          wire.ledger.created.delete(ownStore);
+          await client.deleteStore();
+        }
+        await deleteCreated(wire);
+        await deleteScratchStores(wire);
       },
     };
   };
@@ -223,6 +357,7 @@ export function openfga(options: OpenFgaOptions): Dependency<OpenFgaDependencyCl
         axios: createInMemoryAxios(new InMemoryOpenFga()),
         apiUrl: IN_MEMORY_API_URL,
         token: undefined,
+        ledger: { created: new Map(), scratchStores: new Set<string>() },
       };
       return open(context, wire, "in-memory-openfga", "in-process", undefined);
     },
@@ -235,10 +370,12 @@ export function openfga(options: OpenFgaOptions): Dependency<OpenFgaDependencyCl
         "the OpenFGA HTTP API, e.g. http://127.0.0.1:8080",
       );
       const raw = context.env[apiUrlEnv] ?? "";
+      checkSdkUrl(raw, apiUrlEnv);
       const wire = {
-        axios: axios.create({ timeout: context.connectTimeoutMs }),
+        axios: axios.create(),
         apiUrl: raw,
         token: context.env[tokenEnv] || undefined,
+        ledger: { created: new Map(), scratchStores: new Set<string>() },
       };
       return open(context, wire, "openfga", redactTarget(raw), context.env[storeIdEnv] || undefined);
     },

@@ -142,9 +142,34 @@ describe("compile errors surface when the model is written", () => {
     expect(() => compileCondition(define("x + 1", { x: T("TYPE_NAME_INT") }))).toThrow(/expected a bool/);
   });
 
-  it("rejects an unknown parameter type", () => {
+  it("rejects an unknown parameter type the way the server reads it (as TYPE_NAME_UNSPECIFIED)", () => {
     expect(() => compileCondition(define("true", { x: T("TYPE_NAME_COLOR") }))).toThrow(
-      /unknown type TYPE_NAME_COLOR/,
+      "failed to decode parameter type for parameter 'x': unknown condition parameter type `TYPE_NAME_UNSPECIFIED`",
     );
+  });
+
+  it("rejects a list without its element type", () => {
+    expect(() => compileCondition(define("size(x) > 0", { x: T("TYPE_NAME_LIST") }))).toThrow(
+      "condition parameter type `TYPE_NAME_LIST` requires 1 generic types; found 0",
+    );
+  });
+
+  it.each([
+    ["y > 1", "undeclared reference to 'y' (in container '')"],
+    ["x > 1.5", "found no matching overload for '_>_' applied to '(int, double)'"],
+    ['x + "a" == "b"', "found no matching overload for '_+_' applied to '(int, string)'"],
+    ["x > 1 && 'a'", "expected type 'bool' but found 'string'"],
+  ])("type-checks %s as cel-go does", (expression, message) => {
+    expect(() => compileCondition(define(expression, { x: T("TYPE_NAME_INT") }))).toThrow(message);
+  });
+
+  it("points at the operator, with cel-go's location and caret", () => {
+    expect(() => compileCondition(define("x > 1.5", { x: T("TYPE_NAME_INT") }))).toThrow(
+      "ERROR: cond:1:3: found no matching overload for '_>_' applied to '(int, double)'\n | x > 1.5\n | ..^",
+    );
+  });
+
+  it.each(["x < 10", "[1, 2].exists(i, i == x)", "string(x) == 'a'"])("accepts %s", (expression) => {
+    expect(() => compileCondition(define(expression, { x: T("TYPE_NAME_INT") }))).not.toThrow();
   });
 });

@@ -12,6 +12,7 @@ import {
 } from "@bufbuild/cel";
 import { create } from "@bufbuild/protobuf";
 import { DurationSchema, timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { ANY, checkTypes, UNKNOWN } from "./cel-types.js";
 
 /** A condition parameter's type, as the API carries it (`TYPE_NAME_INT`, `TYPE_NAME_MAP` of `TYPE_NAME_STRING`...). */
 export interface ConditionParameterType {
@@ -171,6 +172,35 @@ function convert(value: unknown, type: ConditionParameterType): CelInput {
   }
 }
 
+const GENERIC_COUNTS: Record<string, number> = {
+  TYPE_NAME_ANY: 0,
+  TYPE_NAME_BOOL: 0,
+  TYPE_NAME_STRING: 0,
+  TYPE_NAME_INT: 0,
+  TYPE_NAME_UINT: 0,
+  TYPE_NAME_DOUBLE: 0,
+  TYPE_NAME_DURATION: 0,
+  TYPE_NAME_TIMESTAMP: 0,
+  TYPE_NAME_IPADDRESS: 0,
+  TYPE_NAME_LIST: 1,
+  TYPE_NAME_MAP: 1,
+};
+
+/** Why the server cannot decode a parameter type (an unknown name reads as TYPE_NAME_UNSPECIFIED there). */
+function parameterTypeProblem(type: ConditionParameterType): string | undefined {
+  const count = GENERIC_COUNTS[type.type_name];
+  if (count === undefined) return "unknown condition parameter type `TYPE_NAME_UNSPECIFIED`";
+  const generics = type.generic_types ?? [];
+  if (generics.length !== count) {
+    return `condition parameter type \`${type.type_name}\` requires ${count} generic types; found ${generics.length}`;
+  }
+  for (const generic of generics) {
+    const problem = parameterTypeProblem(generic);
+    if (problem) return problem;
+  }
+  return undefined;
+}
+
 /** A zero value per type, used to try an expression once when its model is written. */
 function zeroOf(type: ConditionParameterType): CelInput {
   const zeros: Record<string, unknown> = {
@@ -206,35 +236,152 @@ function convertAll(
   return out;
 }
 
+type ParsedExpression = ReturnType<typeof parse>;
+type Expression = NonNullable<ParsedExpression["expr"]>;
+
+/**
+ * The identifiers an expression uses that are neither parameters nor bound by a macro (`exists`, `all`,
+ * `map`...), with their offsets: cel-go's checker refuses them ("undeclared reference"), and so does the
+ * server when the model is written. A walk over @bufbuild/cel's parse tree; nothing is evaluated here.
+ */
+function undeclaredReferences(
+  parsed: ParsedExpression,
+  declared: Set<string>,
+): { name: string; offset: number }[] {
+  const found: { name: string; offset: number }[] = [];
+  const positions = parsed.sourceInfo?.positions ?? {};
+  const walk = (expr: Expression | undefined, bound: Set<string>): void => {
+    if (!expr) return;
+    const kind = expr.exprKind;
+    switch (kind.case) {
+      case "identExpr":
+        if (!declared.has(kind.value.name) && !bound.has(kind.value.name)) {
+          found.push({ name: kind.value.name, offset: positions[String(expr.id)] ?? 0 });
+        }
+        return;
+      case "selectExpr":
+        walk(kind.value.operand, bound);
+        return;
+      case "callExpr":
+        walk(kind.value.target, bound);
+        for (const arg of kind.value.args) walk(arg, bound);
+        return;
+      case "listExpr":
+        for (const element of kind.value.elements) walk(element, bound);
+        return;
+      case "structExpr":
+        for (const entry of kind.value.entries) {
+          if (entry.keyKind.case === "mapKey") walk(entry.keyKind.value, bound);
+          walk(entry.value, bound);
+        }
+        return;
+      case "comprehensionExpr": {
+        const c = kind.value;
+        walk(c.iterRange, bound);
+        walk(c.accuInit, bound);
+        const inner = new Set([...bound, c.iterVar, c.iterVar2, c.accuVar].filter(Boolean));
+        walk(c.loopCondition, inner);
+        walk(c.loopStep, inner);
+        walk(c.result, inner);
+        return;
+      }
+      default:
+        return;
+    }
+  };
+  walk(parsed.expr, new Set());
+  return found.sort((a, b) => a.offset - b.offset);
+}
+
+/** cel-go's wording for an issue at `offset` of `source`: location, message, the line and a caret. */
+function celIssue(name: string, source: string, offset: number, message: string): string {
+  const before = source.slice(0, offset);
+  const line = before.split("\n").length;
+  const column = offset - (before.lastIndexOf("\n") + 1);
+  const text = source.split("\n")[line - 1] ?? "";
+  return `ERROR: ${name}:${line}:${column + 1}: ${message}\n | ${text}\n | ${".".repeat(column)}^`;
+}
+
+/** A parameter type as cel-go's checker names it. */
+function celTypeName(type: ConditionParameterType): string {
+  const generic = type.generic_types?.[0];
+  switch (type.type_name) {
+    case "TYPE_NAME_LIST":
+      return `list(${generic ? celTypeName(generic) : "dyn"})`;
+    case "TYPE_NAME_MAP":
+      return `map(string, ${generic ? celTypeName(generic) : "dyn"})`;
+    case "TYPE_NAME_ANY":
+      return ANY;
+    case "TYPE_NAME_IPADDRESS":
+      return "IPAddress";
+    default:
+      return type.type_name.replace(/^TYPE_NAME_/, "").toLowerCase();
+  }
+}
+
+/** The CEL type name of a value, as cel-go names the output type of an expression. */
+function valueTypeName(value: unknown): string {
+  if (typeof value === "bigint") return "int";
+  if (typeof value === "number") return "double";
+  if (typeof value === "string") return "string";
+  if (value instanceof Uint8Array) return "bytes";
+  if (Array.isArray(value)) return "list(dyn)";
+  if (isCelMap(value)) return "map(dyn, dyn)";
+  if (value && typeof value === "object" && "value" in value && typeof value.value === "bigint")
+    return "uint";
+  return typeof value;
+}
+
 /** Compiles a condition: parses it, and tries it once with zero values so type errors surface at write. */
 export function compileCondition(definition: ConditionDefinition): CompiledCondition {
   const parameters = definition.parameters ?? {};
   for (const [name, type] of Object.entries(parameters)) {
-    try {
-      zeroOf(type);
-    } catch {
+    const problem = parameterTypeProblem(type);
+    if (problem) {
       throw new ConditionCompileError(
-        `failed to decode parameter type for parameter '${name}': unknown type ${type.type_name}`,
+        `failed to compile expression on condition '${definition.name}' - failed to decode parameter type for parameter '${name}': ${problem}`,
       );
     }
   }
   let evaluate: ReturnType<typeof plan>;
+  let outputKnown = false;
+  const failed = (reason: string) =>
+    new ConditionCompileError(`failed to compile expression on condition '${definition.name}' - ${reason}`);
   try {
-    evaluate = plan(ENV, parse(definition.expression));
+    const parsed = parse(definition.expression);
+    const declared = Object.fromEntries(
+      Object.entries(parameters).map(([name, type]) => [name, celTypeName(type)]),
+    );
+    const undeclared = undeclaredReferences(parsed, new Set(Object.keys(parameters))).map(
+      ({ name, offset }) => ({
+        offset,
+        message: `undeclared reference to '${name}' (in container '')`,
+      }),
+    );
+    const typed = checkTypes(parsed, declared, definition.expression);
+    const issues = [...undeclared, ...typed.issues].sort((a, b) => a.offset - b.offset);
+    if (issues.length > 0) {
+      throw failed(
+        issues.map((i) => celIssue(definition.name, definition.expression, i.offset, i.message)).join("\n"),
+      );
+    }
+    if (typed.output !== "bool" && typed.output !== UNKNOWN) {
+      throw failed(`expected a bool condition expression output, but got '${typed.output}'`);
+    }
+    outputKnown = typed.output !== UNKNOWN;
+    evaluate = plan(ENV, parsed);
   } catch (error) {
-    throw new ConditionCompileError(
-      `failed to compile expression on condition '${definition.name}' - ${(error as Error).message.split("\n")[0]}`,
-    );
+    if (error instanceof ConditionCompileError) throw error;
+    throw failed((error as Error).message.split("\n")[0] ?? "");
   }
-  const zeros = Object.fromEntries(Object.entries(parameters).map(([name, type]) => [name, zeroOf(type)]));
-  const trial = evaluate(zeros);
-  if (isCelError(trial) && /no matching overload|no such overload|unsupported/i.test(trial.message)) {
-    throw new ConditionCompileError(
-      `failed to compile expression on condition '${definition.name}' - ${trial.message}`,
+  // Where the static types could not tell the result type, one evaluation with zero values can.
+  if (!outputKnown) {
+    const trial = evaluate(
+      Object.fromEntries(Object.entries(parameters).map(([name, type]) => [name, zeroOf(type)])),
     );
-  }
-  if (!isCelError(trial) && typeof trial !== "boolean") {
-    throw new ConditionCompileError(`expected a bool condition expression output, but got '${typeof trial}'`);
+    if (!isCelError(trial) && typeof trial !== "boolean") {
+      throw failed(`expected a bool condition expression output, but got '${valueTypeName(trial)}'`);
+    }
   }
 
   return {
@@ -275,7 +422,13 @@ export function validateConditionContext(
   definition: ConditionDefinition,
   context: Record<string, unknown> | undefined,
 ): void {
-  convertAll(definition, context ?? {});
+  try {
+    convertAll(definition, context ?? {});
+  } catch (error) {
+    throw new ConditionEvaluationError(
+      `parameter type error on condition '${definition.name}' - ${(error as Error).message}`,
+    );
+  }
   for (const key of Object.keys(context ?? {})) {
     if (!(key in (definition.parameters ?? {}))) {
       throw new ConditionEvaluationError(`found invalid context parameter: ${key}`);

@@ -1,9 +1,18 @@
 import { monotonicFactory } from "ulid";
-import { ConditionEvaluationError, validateConditionContext } from "./cel-conditions.js";
 import { FgaServerError, invalidTuple, relationNotFound, typeNotFound, validationError } from "./errors.js";
-import { Evaluator, type UserFilter } from "./evaluator.js";
-import { type AuthorizationModel, CompiledModel, validateModel } from "./model.js";
-import { LayeredTuples, parseObject, parseUser, TupleIndex, type TupleKey, tupleString } from "./tuples.js";
+import { Evaluator, type EvaluatorOptions, type UserFilter } from "./evaluator.js";
+import { type AuthorizationModel, CompiledModel, type TupleProblem } from "./model.js";
+import { validateModel } from "./model-validation.js";
+import {
+  isValidUser,
+  LayeredTuples,
+  parseObject,
+  parseUser,
+  splitObjectRelation,
+  TupleIndex,
+  type TupleKey,
+  tupleString,
+} from "./tuples.js";
 
 /** A response of the in-memory server: a JSON body, or NDJSON lines for the streamed endpoint. */
 export interface FgaResponse {
@@ -78,6 +87,8 @@ function pageSize(raw: unknown, fallback: number, max: number): number {
 export class InMemoryOpenFga {
   private readonly stores = new Map<string, Store>();
   private readonly newId = monotonicFactory();
+
+  constructor(private readonly options: EvaluatorOptions = {}) {}
 
   /** Answers one request. `path` has no query string; `query` holds it. */
   handle(method: string, path: string, query: URLSearchParams, body: unknown): FgaResponse {
@@ -191,6 +202,12 @@ export class InMemoryOpenFga {
         "invalid WriteAuthorizationModelRequest.TypeDefinitions: value must contain at least 1 item(s)",
       );
     }
+    // The request's own rules come first: a missing schema version is refused here, not taken as 1.1.
+    if (!["1.0", "1.1", "1.2"].includes(json.schema_version)) {
+      throw validationError(
+        "invalid WriteAuthorizationModelRequest.SchemaVersion: value must be in list [1.0 1.1 1.2]",
+      );
+    }
     validateModel(json);
     store.models.push(new CompiledModel(json));
     return { status: 201, body: { authorization_model_id: json.id } };
@@ -269,28 +286,43 @@ export class InMemoryOpenFga {
       []) as TupleKey[];
     const onDuplicate = (body.writes as { on_duplicate?: string } | undefined)?.on_duplicate ?? "error";
     const onMissing = (body.deletes as { on_missing?: string } | undefined)?.on_missing ?? "error";
+    // The server's order: each written tuple against the model, then the deleted users, then duplicates
+    // within the request, then its size.
     if (writes.length === 0 && deletes.length === 0) {
-      throw validationError("Invalid input. Make sure you provide at least one write or delete");
+      throw new FgaServerError(
+        400,
+        "invalid_write_input",
+        "Invalid input. Make sure you provide at least one write, or at least one delete",
+      );
     }
-    if (writes.length + deletes.length > LIMITS.writesPerRequest) {
+    if (writes.length > 0) {
+      const model = this.model(store, body.authorization_model_id);
+      for (const tuple of writes) this.validateWrittenTuple(model, tuple);
+    }
+    for (const tuple of deletes) {
+      if (!isValidUser(tuple.user)) {
+        throw validationError(`Invalid tuple '${tupleString(tuple)}'. Reason: the 'user' field is malformed`);
+      }
+    }
+    const seen = new Set<string>();
+    for (const tuple of [...deletes, ...writes]) {
+      const key = tupleString(tuple);
+      if (seen.has(key)) {
+        throw new FgaServerError(
+          400,
+          "cannot_allow_duplicate_tuples_in_one_request",
+          `duplicate tuple in write: user: '${tuple.user}', relation: '${tuple.relation}', object: '${tuple.object}'`,
+        );
+      }
+      seen.add(key);
+    }
+    if (seen.size > LIMITS.writesPerRequest) {
       throw new FgaServerError(
         400,
         "exceeded_entity_limit",
         `The number of write operations exceeds the allowed limit of ${LIMITS.writesPerRequest}`,
       );
     }
-    const model = this.model(store, body.authorization_model_id);
-    const seen = new Set<string>();
-    for (const tuple of [...writes, ...deletes]) {
-      const key = tupleString(tuple);
-      if (seen.has(key)) {
-        throw validationError(
-          `duplicate tuple in write: user: '${tuple.user}', relation: '${tuple.relation}', object: '${tuple.object}'`,
-        );
-      }
-      seen.add(key);
-    }
-    for (const tuple of writes) this.validateWrittenTuple(model, tuple);
     const missingReason = "tuple to be written already existed or the tuple to be deleted did not exist";
     const toWrite = writes.filter((tuple) => {
       if (!store.stored.has(tupleString(tuple))) return true;
@@ -361,29 +393,47 @@ export class InMemoryOpenFga {
     }
   }
 
+  /** A written tuple, checked as the server's write checks it: the model's rules, then implicitness. */
   private validateWrittenTuple(model: CompiledModel, tuple: TupleKey): void {
     this.validateTupleKeyShape(tuple, "TupleKey");
-    const problem = model.tupleProblem(tuple);
-    if (problem) throw validationError(`Invalid tuple '${tupleString(tuple)}'. Reason: ${problem}`);
-    this.validateTupleContext(model, tuple, validationError);
+    const problem = model.tupleProblemForWrite(tuple);
+    if (problem) throw validationError(tupleProblemText(tuple, problem));
+    const [userObject, userRelation] = splitObjectRelation(tuple.user);
+    // A userset holding itself is implied; the server refuses to store it (but takes it as a contextual tuple).
+    if (userObject === tuple.object && userRelation === tuple.relation) {
+      throw validationError(
+        `Invalid tuple '${tupleString(tuple)}'. Reason: cannot write a tuple that is implicit`,
+      );
+    }
   }
 
-  private validateTupleContext(
+  /**
+   * Validates a request's contextual tuples as the server does (the rules of a write, without the
+   * implicitness rule), and reports the first problem the way `endpoint` reports it: check and batch-check
+   * wrap every problem as invalid_tuple; list-objects and list-users answer invalid_tuple for a tuple the
+   * model does not allow and validation_error for a condition problem.
+   */
+  private validateContextualTuples(
     model: CompiledModel,
-    tuple: TupleKey,
-    raise: (message: string) => FgaServerError,
+    tuples: TupleKey[],
+    endpoint: "check" | "list",
   ): void {
-    const name = tuple.condition?.name;
-    if (!name) return;
-    const definition = model.conditionDefinition(name);
-    if (!definition) return;
-    try {
-      validateConditionContext(definition, tuple.condition?.context ?? undefined);
-    } catch (error) {
-      if (error instanceof ConditionEvaluationError) {
-        throw raise(`Invalid tuple '${tupleString(tuple)} (condition ${name})'. Reason: ${error.message}`);
+    if (tuples.length > LIMITS.contextualTuples) {
+      throw validationError(
+        `invalid ContextualTupleKeys.TupleKeys: value must contain between 0 and ${LIMITS.contextualTuples} items, inclusive`,
+      );
+    }
+    for (const tuple of tuples) {
+      this.validateTupleKeyShape(tuple, "TupleKey");
+      const problem = model.tupleProblemForWrite(tuple);
+      if (!problem) continue;
+      if (endpoint === "check") {
+        throw invalidTuple(
+          `Invalid tuple '%!s(<nil>)'. Reason: invalid tuple: ${tupleProblemText(tuple, problem)}`,
+        );
       }
-      throw error;
+      if (problem.kind === "conditional") throw validationError(tupleProblemText(tuple, problem));
+      throw invalidTuple(`Invalid tuple '${protoText(tuple)}'. Reason: ${problem.cause}`);
     }
   }
 
@@ -454,30 +504,13 @@ export class InMemoryOpenFga {
     };
   }
 
-  /** The evaluator for one query: stored tuples plus validated contextual tuples, and the request context. */
+  /** The evaluator for one query: stored tuples plus the (already validated) contextual tuples, and the request context. */
   private evaluatorFor(
     store: Store,
     model: CompiledModel,
     contextual: TupleKey[],
     context: unknown,
   ): Evaluator {
-    if (contextual.length > LIMITS.contextualTuples) {
-      throw validationError(
-        `invalid ContextualTupleKeys.TupleKeys: value must contain between 0 and ${LIMITS.contextualTuples} items, inclusive`,
-      );
-    }
-    const index = new TupleIndex();
-    for (const tuple of contextual) {
-      this.validateTupleKeyShape(tuple, "TupleKey");
-      const problem = model.tupleProblem(tuple);
-      if (problem) {
-        throw invalidTuple(
-          `Invalid tuple '%!s(<nil>)'. Reason: invalid tuple: Invalid tuple '${tupleString(tuple)}'. Reason: ${problem}`,
-        );
-      }
-      this.validateTupleContext(model, tuple, invalidTuple);
-      index.add(tuple);
-    }
     if (
       context !== undefined &&
       context !== null &&
@@ -487,39 +520,26 @@ export class InMemoryOpenFga {
     }
     return new Evaluator(
       model,
-      new LayeredTuples(store.tuples, index),
+      new LayeredTuples(store.tuples, contextual),
       (context ?? undefined) as Record<string, unknown> | undefined,
+      this.options,
     );
   }
 
-  /** Validates the object, relation and user of a check the way the server does. */
-  private validateCheckKey(model: CompiledModel, tuple: TupleKey): void {
+  /** Validates the object, relation and user of a check the way the server does, then its contextual tuples. */
+  private validateCheck(model: CompiledModel, tuple: TupleKey, contextual: TupleKey[]): void {
     this.validateTupleKeyShape(tuple, "CheckRequestTupleKey");
-    const object = parseObject(tuple.object);
-    if (!object) throw validationError(`invalid 'object' field format`);
-    if (!model.hasType(object.type))
-      throw validationError(`invalid relation: type '${object.type}' not found`);
-    if (!model.rewrite(object.type, tuple.relation)) {
-      throw validationError(`invalid relation: relation '${object.type}#${tuple.relation}' not found`);
-    }
-    this.validateRequestUser(model, tuple.user);
-  }
-
-  private validateRequestUser(model: CompiledModel, raw: string): void {
-    const user = parseUser(raw);
-    if (!user) throw validationError(`invalid 'user' field format`);
-    if (!model.hasType(user.type)) throw validationError(`type '${user.type}' not found`);
-    if (user.kind === "userset" && !model.rewrite(user.type, user.relation)) {
-      throw validationError(`relation '${user.type}#${user.relation}' not found`);
-    }
+    const problem = model.userObjectRelationProblem(tuple);
+    if (problem) throw validationError(`invalid relation: ${problem}`);
+    this.validateContextualTuples(model, contextual, "check");
   }
 
   private check(storeId: string, body: Record<string, unknown>): FgaResponse {
     const { store, model } = this.storeAndModel(storeId, "CheckRequest", body.authorization_model_id);
     const tuple = (body.tuple_key ?? {}) as TupleKey;
-    this.validateCheckKey(model, tuple);
     const contextual = ((body.contextual_tuples as { tuple_keys?: TupleKey[] } | undefined)?.tuple_keys ??
       []) as TupleKey[];
+    this.validateCheck(model, tuple, contextual);
     const evaluator = this.evaluatorFor(store, model, contextual, body.context);
     return {
       status: 200,
@@ -552,13 +572,9 @@ export class InMemoryOpenFga {
     for (const item of checks) {
       try {
         const tuple = item.tuple_key ?? ({} as TupleKey);
-        this.validateCheckKey(model, tuple);
-        const evaluator = this.evaluatorFor(
-          store,
-          model,
-          item.contextual_tuples?.tuple_keys ?? [],
-          item.context,
-        );
+        const contextual = item.contextual_tuples?.tuple_keys ?? [];
+        this.validateCheck(model, tuple, contextual);
+        const evaluator = this.evaluatorFor(store, model, contextual, item.context);
         result[item.correlation_id] = { allowed: evaluator.check(tuple.object, tuple.relation, tuple.user) };
       } catch (error) {
         if (!(error instanceof FgaServerError)) throw error;
@@ -577,11 +593,14 @@ export class InMemoryOpenFga {
       throw validationError(
         `invalid ${request}.User: value does not match regex pattern "^[^\\\\s]{2,512}$"`,
       );
-    if (!model.hasType(type)) throw typeNotFound(type);
-    if (!model.rewrite(type, relation)) throw relationNotFound(type, relation);
-    this.validateRequestUser(model, user);
     const contextual = ((body.contextual_tuples as { tuple_keys?: TupleKey[] } | undefined)?.tuple_keys ??
       []) as TupleKey[];
+    // The server's order: contextual tuples, then the type and relation, then the user.
+    this.validateContextualTuples(model, contextual, "list");
+    if (!model.hasType(type)) throw typeNotFound(type);
+    if (!model.rewrite(type, relation)) throw relationNotFound(type, relation);
+    const userProblem = model.userProblem(user);
+    if (userProblem) throw validationError(`invalid 'user' value: ${userProblem}`);
     const objects = this.evaluatorFor(store, model, contextual, body.context).listObjects(
       type,
       relation,
@@ -608,18 +627,16 @@ export class InMemoryOpenFga {
       throw validationError("invalid ListUsersRequest.UserFilters: value must contain exactly 1 item(s)");
     }
     const filter = filters[0] as UserFilter;
-    if (!model.hasType(object.type ?? "")) throw typeNotFound(object.type ?? "");
-    if (!model.rewrite(object.type ?? "", relation)) throw relationNotFound(object.type ?? "", relation);
+    const given = body.contextual_tuples ?? [];
+    const contextual = (Array.isArray(given) ? given : []) as TupleKey[];
+    // The server's order: contextual tuples, then the filter, then the object's type and relation.
+    this.validateContextualTuples(model, contextual, "list");
     if (!model.hasType(filter.type)) throw typeNotFound(filter.type);
     if (filter.relation && !model.rewrite(filter.type, filter.relation))
       throw relationNotFound(filter.type, filter.relation);
-    const contextual = (body.contextual_tuples ?? []) as TupleKey[];
-    const evaluator = this.evaluatorFor(
-      store,
-      model,
-      Array.isArray(contextual) ? contextual : [],
-      body.context,
-    );
+    if (!model.hasType(object.type ?? "")) throw typeNotFound(object.type ?? "");
+    if (!model.rewrite(object.type ?? "", relation)) throw relationNotFound(object.type ?? "", relation);
+    const evaluator = this.evaluatorFor(store, model, contextual, body.context);
     const users = evaluator.listUsers(`${object.type}:${object.id}`, relation, filter);
     return {
       status: 200,
@@ -638,15 +655,36 @@ export class InMemoryOpenFga {
   private expand(storeId: string, body: Record<string, unknown>): FgaResponse {
     const { store, model } = this.storeAndModel(storeId, "ExpandRequest", body.authorization_model_id);
     const tuple = (body.tuple_key ?? {}) as { relation?: string; object?: string };
-    const object = parseObject(tuple.object ?? "");
-    if (!object) throw validationError(`invalid 'object' field format`);
-    if (!model.hasType(object.type)) throw validationError(`type '${object.type}' not found`);
     const contextual = ((body.contextual_tuples as { tuple_keys?: TupleKey[] } | undefined)?.tuple_keys ??
       []) as TupleKey[];
+    // The server's order: contextual tuples, then the object, then the relation.
+    this.validateContextualTuples(model, contextual, "list");
+    const problem = model.objectRelationProblem(tuple.object ?? "", tuple.relation ?? "");
+    if (problem) throw validationError(problem);
     const evaluator = this.evaluatorFor(store, model, contextual, undefined);
     return {
       status: 200,
       body: { tree: { root: evaluator.expand(tuple.object ?? "", tuple.relation ?? "") } },
     };
   }
+}
+
+/** How the server words a tuple problem: with the condition's name for a condition problem. */
+function tupleProblemText(tuple: TupleKey, problem: TupleProblem): string {
+  const shown =
+    problem.kind === "conditional" && tuple.condition
+      ? `${tupleString(tuple)} (condition ${tuple.condition.name})`
+      : tupleString(tuple);
+  return `Invalid tuple '${shown}'. Reason: ${problem.cause}`;
+}
+
+/** A tuple key in Go's protobuf text form, as the server prints it in list endpoints' tuple errors. */
+function protoText(tuple: TupleKey): string {
+  const fields = [
+    `user:${JSON.stringify(tuple.user)}`,
+    `relation:${JSON.stringify(tuple.relation)}`,
+    `object:${JSON.stringify(tuple.object)}`,
+  ];
+  if (tuple.condition) fields.push(`condition:{name:${JSON.stringify(tuple.condition.name)}}`);
+  return fields.join("  ");
 }

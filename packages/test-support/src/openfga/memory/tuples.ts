@@ -49,14 +49,17 @@ export function tupleId(key: Pick<TupleKey, "object" | "relation" | "user">): st
 
 /** Reads tuples by object and relation; evaluation goes through this. */
 export interface TupleSource {
+  /** The tuples of object#relation, in the order the server reads them. */
   read(object: string, relation: string): readonly TupleKey[];
-  /** Every object id of `type` that appears in some tuple, as object or as user. */
-  objectsOfType(type: string): Iterable<string>;
-  /** Every user of `type` (objects and wildcards) that appears in some tuple. */
-  usersOfType(type: string): Iterable<string>;
+  /** The tuple object#relation@user, if any. */
+  readUser(object: string, relation: string, user: string): TupleKey | undefined;
+  /** Every tuple whose object is of `type` and whose relation is `relation`. */
+  readByType(type: string, relation: string): readonly TupleKey[];
+  /** Whether `tuple` is one of the request's contextual tuples. */
+  isContextual?(tuple: TupleKey): boolean;
 }
 
-/** An in-memory tuple index by object#relation. */
+/** An in-memory tuple index by object#relation, in write order (the order the server's memory store keeps). */
 export class TupleIndex implements TupleSource {
   private readonly byObjectRelation = new Map<string, Map<string, TupleKey>>();
   private readonly typeMembers = new Map<string, Set<string>>();
@@ -75,7 +78,7 @@ export class TupleIndex implements TupleSource {
     users.set(tuple.user, tuple);
     this.note(tuple.object);
     const user = parseUser(tuple.user);
-    if (user) this.note(user.kind === "wildcard" ? `${user.type}:*` : `${user.type}:${user.id}`);
+    if (user && user.kind !== "wildcard") this.note(`${user.type}:${user.id}`);
   }
 
   delete(tuple: Pick<TupleKey, "object" | "relation" | "user">): boolean {
@@ -91,12 +94,14 @@ export class TupleIndex implements TupleSource {
     return users ? [...users.values()] : [];
   }
 
-  objectsOfType(type: string): Iterable<string> {
-    return [...(this.typeMembers.get(type) ?? [])].filter((o) => !o.endsWith(":*"));
+  readUser(object: string, relation: string, user: string): TupleKey | undefined {
+    return this.byObjectRelation.get(`${object}#${relation}`)?.get(user);
   }
 
-  usersOfType(type: string): Iterable<string> {
-    return this.typeMembers.get(type) ?? [];
+  readByType(type: string, relation: string): readonly TupleKey[] {
+    const out: TupleKey[] = [];
+    for (const object of this.typeMembers.get(type) ?? []) out.push(...this.read(object, relation));
+    return out;
   }
 
   private note(object: string): void {
@@ -111,25 +116,122 @@ export class TupleIndex implements TupleSource {
   }
 }
 
-/** Stored tuples seen together with a request's contextual tuples (contextual ones win on the same key). */
+/**
+ * Stored tuples seen together with a request's contextual tuples, the way the server combines them: a read
+ * yields the matching contextual tuples first and then the stored ones, without merging the two; a lookup
+ * of one user takes the contextual tuple when there is one.
+ */
 export class LayeredTuples implements TupleSource {
+  private readonly contextual: Set<TupleKey>;
+
   constructor(
     private readonly stored: TupleSource,
-    private readonly contextual: TupleIndex,
-  ) {}
+    private readonly contextualTuples: readonly TupleKey[],
+  ) {
+    this.contextual = new Set(contextualTuples);
+  }
 
   read(object: string, relation: string): readonly TupleKey[] {
-    const extra = this.contextual.read(object, relation);
-    if (extra.length === 0) return this.stored.read(object, relation);
-    const seen = new Set(extra.map((t) => t.user));
-    return [...extra, ...this.stored.read(object, relation).filter((t) => !seen.has(t.user))];
+    const extra = this.contextualTuples.filter((t) => t.object === object && t.relation === relation);
+    const stored = this.stored.read(object, relation);
+    return extra.length === 0 ? stored : [...extra, ...stored];
   }
 
-  objectsOfType(type: string): Iterable<string> {
-    return new Set([...this.stored.objectsOfType(type), ...this.contextual.objectsOfType(type)]);
+  readUser(object: string, relation: string, user: string): TupleKey | undefined {
+    return (
+      this.contextualTuples.find((t) => t.object === object && t.relation === relation && t.user === user) ??
+      this.stored.readUser(object, relation, user)
+    );
   }
 
-  usersOfType(type: string): Iterable<string> {
-    return new Set([...this.stored.usersOfType(type), ...this.contextual.usersOfType(type)]);
+  readByType(type: string, relation: string): readonly TupleKey[] {
+    const extra = this.contextualTuples.filter(
+      (t) => t.relation === relation && parseObject(t.object)?.type === type,
+    );
+    return [...extra, ...this.stored.readByType(type, relation)];
   }
+
+  isContextual(tuple: TupleKey): boolean {
+    return this.contextual.has(tuple);
+  }
+}
+
+// The server's string rules for objects, relations and users (OpenFGA's pkg/tuple), character by character:
+// they decide which validation message a malformed value gets.
+const isControl = (chr: string) => /\p{Cc}/u.test(chr);
+
+/** `type:id` with no `#` or space, a non-empty id, and one `:` not in first place. */
+export function isValidObject(s: string): boolean {
+  let state = 0;
+  let idLength = 0;
+  let index = 0;
+  for (const chr of s) {
+    if (isControl(chr) || chr === "#" || chr === " ") return false;
+    if (chr === ":") {
+      if (state > 0 || index === 0) return false;
+      state = 1;
+    } else idLength += state;
+    index += chr.length;
+  }
+  return idLength > 0;
+}
+
+/** A relation name: no `#`, `:`, `@` or space. */
+export function isValidRelation(s: string): boolean {
+  if (s.length === 0) return false;
+  for (const chr of s) if (isControl(chr) || "#:@ ".includes(chr)) return false;
+  return true;
+}
+
+function isValidUserId(s: string): boolean {
+  if (s.length === 0) return false;
+  for (const chr of s) if (isControl(chr) || "#: ".includes(chr)) return false;
+  return true;
+}
+
+/** `type:id#relation`, with neither part empty and no wildcard id. */
+export function isValidUserset(s: string): boolean {
+  let state = 0;
+  let idLength = 0;
+  let relationLength = 0;
+  let index = 0;
+  for (const chr of s) {
+    if (isControl(chr) || chr === " ") return false;
+    if (chr === ":") {
+      if (state > 0 || index === 0) return false;
+      state = 1;
+    } else if (chr === "#") {
+      if (state > 1 || idLength === 0) return false;
+      state = 2;
+    } else if (chr === "*") {
+      if (state > 0) return false;
+    } else if (state === 1) idLength++;
+    else if (state === 2) relationLength++;
+    index += chr.length;
+  }
+  return relationLength > 0;
+}
+
+/** Any shape the server takes as a user before the model is consulted. */
+export function isValidUser(user: string): boolean {
+  return user === "*" || isValidUserId(user) || isValidObject(user) || isValidUserset(user);
+}
+
+/** `type:*`. */
+export function isTypedWildcard(s: string): boolean {
+  const colon = s.indexOf(":");
+  return colon > 0 && s.slice(colon + 1) === "*";
+}
+
+/** The type of `type:id` (the part before the first `:`), or "" without one. */
+export function typeOf(object: string): string {
+  const colon = object.indexOf(":");
+  return colon === -1 ? "" : object.slice(0, colon);
+}
+
+/** `object#relation` split at the last `#`. */
+export function splitObjectRelation(s: string): [string, string] {
+  const hash = s.lastIndexOf("#");
+  if (hash === -1) return [s, ""];
+  return [s.slice(0, hash), s.slice(hash + 1)];
 }
