@@ -5,6 +5,6 @@ export default defineConfig(
   integrationConfig({
     service: "test-support",
     root: new URL(".", import.meta.url),
-    unit: ["src/**/*.test.ts", "tests/conformance/**/*.test.ts"],
+    unit: ["src/**/*.test.ts", "tests/conformance/**/*.test.ts", "tests/*.test.ts"],
   }),
 );
