@@ -106,6 +106,8 @@ function reasonOf(error: unknown): string {
   const e = error as NodeJS.ErrnoException & { errors?: unknown[] };
   if (e?.code && /^E[A-Z]+$/.test(e.code)) return e.code;
   if (Array.isArray(e?.errors) && e.errors.length > 0) return reasonOf(e.errors[0]);
+  // fetch says only "fetch failed"; the socket's reason is its cause.
+  if (e?.cause) return reasonOf(e.cause);
   const text = errorText(error);
   return /ECONNREFUSED/.test(text) ? "ECONNREFUSED" : text;
 }
@@ -147,7 +149,8 @@ async function probePostgres(variable: string, value: string, timeoutMs: number)
         fix: `createdb -h ${url.hostname} -p ${url.port || 5432} -U ${user} ${database}   (bash scripts/cluster-up.sh creates it too)`,
       };
     }
-    const reason = code ? `${code}: ${errorText(error)}` : reasonOf(error);
+    // A SQLSTATE (five characters) is the server's answer; anything else is the socket's.
+    const reason = code && /^[0-9A-Z]{5}$/.test(code) ? `${code}: ${errorText(error)}` : reasonOf(error);
     return {
       ok: false,
       detail: `does not answer as PostgreSQL (${reason})`,
@@ -170,14 +173,18 @@ async function probeRedis(variable: string, value: string, timeoutMs: number): P
     enableOfflineQueue: false,
     retryStrategy: () => null,
   });
-  client.on("error", () => {});
+  // ioredis reports the socket's error as an event and rejects with "Connection is closed"; keep the cause.
+  let socketError: unknown;
+  client.on("error", (error) => {
+    socketError ??= error;
+  });
   try {
     await bounded(client.connect(), timeoutMs);
     const pong = await bounded(client.ping(), timeoutMs);
     if (pong !== "PONG") throw new Error(`PING answered ${JSON.stringify(pong)}`);
     return { ok: true, detail: `Redis answers PING in ${elapsed(started)}` };
   } catch (error) {
-    const reason = reasonOf(error);
+    const reason = reasonOf(socketError ?? error);
     const port = portOf(value, 6379);
     return {
       ok: false,

@@ -123,7 +123,12 @@ async function unreachableTargets(
 }
 
 /** Prints the per-service counts of `mode` and returns the run's totals. */
-function printSummary(mode: IntegrationMode, artifacts: string, folders: string[]): JUnitCounts {
+function printSummary(
+  mode: IntegrationMode,
+  artifacts: string,
+  folders: string[],
+  replayedFolders: Set<string>,
+): JUnitCounts {
   const total: JUnitCounts = { passed: 0, failed: 0, skipped: 0 };
   console.log(`\n[test:integration] ${mode} mode summary`);
   for (const folder of folders) {
@@ -145,7 +150,8 @@ function printSummary(mode: IntegrationMode, artifacts: string, folders: string[
         suites.set(suite, (suites.get(suite) ?? 0) + 1);
       }
     }
-    console.log(`  ${folder}: ${closingLine(counts)} in ${seconds.toFixed(1)} s`);
+    const replay = replayedFolders.has(folder) ? " (replayed from turbo's cache)" : "";
+    console.log(`  ${folder}: ${closingLine(counts)} in ${seconds.toFixed(1)} s${replay}`);
     for (const [suite, count] of suites) console.log(`    not run: ${suite} (${count} tests)`);
     total.passed += counts.passed;
     total.failed += counts.failed;
@@ -271,7 +277,12 @@ async function run(options: CliOptions): Promise<number> {
     rmSync(join(artifacts, folder, "events.jsonl"), { force: true });
   }
   const turbo = spawnSync("pnpm", ["exec", "turbo", ...plan.turboArgs], { stdio: "inherit", env });
-  const total = printSummary(plan.mode, artifacts, folders);
+  const total = printSummary(
+    plan.mode,
+    artifacts,
+    folders,
+    new Set(suites.filter((s) => replayed.has(s.name)).map(artifactsNameOf)),
+  );
   writeSummaries(plan.mode, artifacts, suites, replayed);
   say(`per-service summaries: ${folders.map((f) => `artifacts/${f}/summary.json`).join(", ")}`);
   if (replayed.size > 0) {
