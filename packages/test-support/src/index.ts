@@ -29,6 +29,7 @@ export {
   type OpenFgaOptions,
   openfga,
 } from "./openfga/openfga.js";
+export { type Migration, readMigrations } from "./postgres/migrations.js";
 export { type PostgresClient, type PostgresOptions, postgres } from "./postgres/postgres.js";
 export { looksLikeTestDatabase } from "./postgres/safety.js";
 export { redactTarget } from "./redact.js";
