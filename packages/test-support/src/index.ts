@@ -48,5 +48,6 @@ export {
   bundleWorkflows,
   type RunningWorker,
   runTemporalWorker,
+  temporalBundleCacheDir,
   type WorkflowBundle,
 } from "./temporal/worker.js";
