@@ -19,7 +19,9 @@ describe("the workflow bundle cache", () => {
     const root = mkdtempSync(join(tmpdir(), "bundle-cache-"));
     onTestFinished(() => rmSync(root, { recursive: true, force: true }));
     vi.stubEnv("INTEGRATION_CACHE_DIR", root);
-    onTestFinished(() => vi.unstubAllEnvs());
+    onTestFinished(() => {
+      vi.unstubAllEnvs();
+    });
     const dir = join(root, "temporal-bundles");
     mkdirSync(dir, { recursive: true });
     for (let i = 0; i < 12; i++) {
