@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { caught, fakeDependency } from "../../tests/helpers.js";
 import { declareService } from "../declaration.js";
 import { isTestSupportError } from "../errors.js";
+import { INTEGRATION_MODE_VARIABLE } from "../mode.js";
 import {
   artifactsNameOf,
   emptySelection,
@@ -78,7 +79,7 @@ describe("planRun", () => {
     const plan = planRun(base, { INTEGRATION_MODE: "local" });
     expect(plan.mode).toBe("local");
     expect(plan.modeSource).toBe("INTEGRATION_MODE");
-    expect(plan.env.INTEGRATION_MODE).toBe("local");
+    expect(plan.env[INTEGRATION_MODE_VARIABLE]).toBe("local");
   });
 
   it("passes --force to turbo in any mode", () => {

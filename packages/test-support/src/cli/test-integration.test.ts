@@ -1,13 +1,14 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { INTEGRATION_MODE_VARIABLE } from "../mode.js";
 
 // The command as users run it: argv and environment in, output and exit code out.
 const cli = fileURLToPath(new URL("./test-integration.ts", import.meta.url));
 const run = (args: string[], extraEnv: Record<string, string | undefined> = {}) => {
   const env: NodeJS.ProcessEnv = { ...process.env, ...extraEnv };
   // The mode comes only from what a case passes, never from the shell running the tests.
-  if (!("INTEGRATION_MODE" in extraEnv)) delete env.INTEGRATION_MODE;
+  if (!(INTEGRATION_MODE_VARIABLE in extraEnv)) delete env[INTEGRATION_MODE_VARIABLE];
   for (const [key, value] of Object.entries(extraEnv)) if (value === undefined) delete env[key];
   const child = spawn(process.execPath, ["--import", "tsx", cli, ...args], { env });
   let stdout = "";
