@@ -92,7 +92,9 @@ export async function doctor(
     }
   }
   const found = [];
-  for (const usual of USUAL) if ("ms" in (await probeTcp("127.0.0.1", usual.port, 500))) found.push(usual);
+  // Hints only help a run that is not ready.
+  if (!ready)
+    for (const usual of USUAL) if ("ms" in (await probeTcp("127.0.0.1", usual.port, 500))) found.push(usual);
   if (found.length > 0) {
     print("\nOn this machine:");
     for (const usual of found) {

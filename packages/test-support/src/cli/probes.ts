@@ -378,7 +378,7 @@ export async function probeVariable(
   options: { timeoutMs?: number; addressOf?: (env: EnvironmentVariables) => string | undefined } = {},
 ): Promise<ProbeResult> {
   const value = env[plan.variable];
-  const timeoutMs = options.timeoutMs ?? 2000;
+  const timeoutMs = options.timeoutMs ?? PROBE_TIMEOUT_MS;
   if (!value) return { ok: false, detail: "missing" };
   switch (plan.probe) {
     case "postgres":
@@ -406,22 +406,30 @@ export async function probeVariable(
   }
 }
 
-/** The probe results of every variable of one dependency, the namespace looked up on its own address. */
+/** The default bound of one probe: the factory's default connect bound, so a probe is no stricter than a run. */
+export const PROBE_TIMEOUT_MS = 5000;
+
+/**
+ * The probe results of every variable of one dependency, the namespace looked up on its own address. One
+ * at a time: loading a client library blocks the event loop, which would eat a concurrent probe's bound.
+ */
 export async function probeDependency(
   kind: string,
   variables: readonly string[],
   env: EnvironmentVariables,
-  timeoutMs = 2000,
+  timeoutMs = PROBE_TIMEOUT_MS,
 ): Promise<{ variable: string; result: ProbeResult }[]> {
   const plans = probesFor(kind, variables);
   const address = plans.find((p) => p.probe === "temporal")?.variable;
-  return Promise.all(
-    plans.map(async (plan) => ({
+  const results: { variable: string; result: ProbeResult }[] = [];
+  for (const plan of plans) {
+    results.push({
       variable: plan.variable,
       result: await probeVariable(plan, env, {
         timeoutMs,
         addressOf: (e) => (address ? e[address] : undefined),
       }),
-    })),
-  );
+    });
+  }
+  return results;
 }

@@ -102,23 +102,18 @@ async function unreachableTargets(
   env: EnvironmentVariables,
 ): Promise<{ variable: string; value: string; result: ProbeResult }[]> {
   const seen = new Map<string, { variable: string; value: string; result: ProbeResult }>();
-  const checks: Promise<void>[] = [];
   const asked = new Set<string>();
+  // One dependency at a time (see probeDependency); each distinct one once.
   for (const { declaration } of declarations) {
     for (const dependency of Object.values(declaration.dependencies)) {
       const key = `${dependency.kind} ${dependency.variables.join(" ")}`;
       if (asked.has(key)) continue;
       asked.add(key);
-      checks.push(
-        probeDependency(dependency.kind, dependency.variables, env).then((results) => {
-          for (const { variable, result } of results)
-            if (!result.ok && !seen.has(variable))
-              seen.set(variable, { variable, value: env[variable] ?? "", result });
-        }),
-      );
+      for (const { variable, result } of await probeDependency(dependency.kind, dependency.variables, env))
+        if (!result.ok && !seen.has(variable))
+          seen.set(variable, { variable, value: env[variable] ?? "", result });
     }
   }
-  await Promise.all(checks);
   return [...seen.values()].sort((a, b) => a.variable.localeCompare(b.variable));
 }
 

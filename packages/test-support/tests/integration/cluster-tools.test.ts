@@ -11,12 +11,14 @@ describeInModes(["cluster"], "cluster tools against real servers", () => {
   const env = process.env;
 
   it("asks each real server in its own protocol and gets its answer", { timeout: 30_000 }, async () => {
-    const checks = await Promise.all([
-      probeDependency("postgres", ["TEST_SUPPORT_DATABASE_URL"], env),
-      probeDependency("redis", ["REDIS_URL"], env),
-      probeDependency("openfga", ["FGA_API_URL"], env),
-      probeDependency("temporal", ["TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE"], env),
-    ]);
+    const checks = [];
+    for (const [kind, variables] of [
+      ["postgres", ["TEST_SUPPORT_DATABASE_URL"]],
+      ["redis", ["REDIS_URL"]],
+      ["openfga", ["FGA_API_URL"]],
+      ["temporal", ["TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE"]],
+    ] as const)
+      checks.push(await probeDependency(kind, variables, env));
     const details = checks.flat().map(({ variable, result }) => `${variable}: ${result.ok} ${result.detail}`);
     expect(details).toEqual([
       expect.stringMatching(/^TEST_SUPPORT_DATABASE_URL: true PostgreSQL answers a query in/),
