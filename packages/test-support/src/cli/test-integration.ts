@@ -61,45 +61,36 @@ function selectSuites(plan: RunPlan, env: NodeJS.ProcessEnv): SelectedSuite[] {
 }
 
 /**
- * The selected packages' declarations. A clone where nothing is built yet cannot load the services'
- * declarations (they import built packages), so it builds the selection once and tries again.
+ * Builds the given packages and what they depend on (turbo; cached when nothing changed). The services'
+ * declarations import built packages, and a module that failed to load stays failed in this process, so the
+ * build comes before the first import, not after a failure.
  */
+function build(filters: string[]): boolean {
+  const result = spawnSync(
+    "pnpm",
+    ["exec", "turbo", "run", "build", "--output-logs=errors-only", ...filters.map((f) => `--filter=${f}`)],
+    { stdio: ["ignore", "ignore", "inherit"] },
+  );
+  if (result.status !== 0) complain("the build failed; see turbo's output above.");
+  return result.status === 0;
+}
+
+/** The selected packages' declarations; undefined (after saying why) when one cannot load. */
 async function selectedDeclarations(
   root: string,
   suites: SelectedSuite[],
 ): Promise<PackageDeclaration[] | undefined> {
-  const names = new Set(suites.map((s) => s.name));
+  if (!build(suites.map((s) => `${s.name}...`))) return undefined;
   const problems: string[] = [];
-  let loaded = await loadPackageDeclarations(root, (p) => problems.push(p));
+  const loaded = await loadPackageDeclarations(root, (p) => problems.push(p));
   // Only the selected packages' declarations matter; each problem starts with its package's folder.
-  const selectedProblem = (problem: string) => suites.some((s) => problem.startsWith(`${s.path}:`));
-  if (problems.some(selectedProblem)) {
-    say("building the selected packages so their declarations load");
-    const build = spawnSync(
-      "pnpm",
-      [
-        "exec",
-        "turbo",
-        "run",
-        "build",
-        "--output-logs=errors-only",
-        ...suites.map((s) => `--filter=${s.name}...`),
-      ],
-      { stdio: ["ignore", "ignore", "inherit"] },
-    );
-    if (build.status !== 0) {
-      complain("the build failed; see turbo's output above.");
-      return undefined;
-    }
-    const again: string[] = [];
-    loaded = await loadPackageDeclarations(root, (p) => again.push(p));
-    const left = again.filter(selectedProblem);
-    if (left.length > 0) {
-      for (const problem of left) complain(problem);
-      complain("without its declaration a package's cluster variables cannot be checked; nothing ran.");
-      return undefined;
-    }
+  const selected = problems.filter((problem) => suites.some((s) => problem.startsWith(`${s.path}:`)));
+  if (selected.length > 0) {
+    for (const problem of selected) complain(problem);
+    complain("without its declaration a package's cluster variables cannot be checked; nothing ran.");
+    return undefined;
   }
+  const names = new Set(suites.map((s) => s.name));
   return loaded.filter((d) => names.has(d.packageName));
 }
 
@@ -377,6 +368,11 @@ program
       if (!isTestSupportError(error)) throw error;
       console.error(error.message);
       process.exitCode = EXIT.usage;
+      return;
+    }
+    // Every package's declaration, built first (see build()).
+    if (!build(["./packages/*", "./services/*"])) {
+      process.exitCode = EXIT.failed;
       return;
     }
     const declarations = (
