@@ -197,6 +197,12 @@ describe("missingVariables", () => {
     expect(message).toContain("--mode=repo");
     expect(message).not.toContain("unset");
   });
+
+  it("needs no selection in its commands when the run selected every package", () => {
+    const message = missingVariablesMessage(missingVariables(declarations, {}), []);
+    expect(message).toContain("  bash scripts/cluster-up.sh > .env.integration\n");
+    expect(message).toContain("  pnpm test:integration --mode=cluster --vars-file .env.integration\n");
+  });
 });
 
 describe("suitesFromDryRun", () => {

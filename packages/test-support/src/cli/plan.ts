@@ -190,6 +190,7 @@ export function missingVariables(
 export function missingVariablesMessage(missing: readonly MissingVariables[], packages: string[]): string {
   const unique = [...new Set(missing.flatMap((m) => m.variables))].sort();
   const lines = missing.map((m) => `  - ${m.variables.join(", ")} (${m.service}.${m.dependency}, ${m.kind})`);
+  // `packages` is empty when the run selected every package: then the commands need no selection.
   const forArgs = packages.map((p) => ` --for ${p}`).join("");
   return (
     `cluster mode needs ${unique.length} variable${unique.length === 1 ? "" : "s"} that ${unique.length === 1 ? "is" : "are"} not set; nothing ran:\n` +

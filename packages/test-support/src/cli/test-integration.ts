@@ -222,12 +222,8 @@ async function run(options: CliOptions): Promise<number> {
       env,
     );
     if (missing.length > 0) {
-      complain(
-        missingVariablesMessage(
-          missing,
-          suites.map((s) => s.name),
-        ),
-      );
+      const narrowed = options.filter.length > 0 || options.affected;
+      complain(missingVariablesMessage(missing, narrowed ? suites.map((s) => s.name) : []));
       return EXIT.usage;
     }
     // What "real" means for this run: every selected service's dependencies and their redacted targets.
