@@ -122,6 +122,9 @@ export function workflowsService(): Dependency<WorkflowsTestClients> {
       const engineHandle = await group.open(
         engine === "stub" ? workflows.double(context) : workflows.local!(context),
       );
+      // The engine answers: bundling the workflow code and starting the Worker are set-up, under the set-up
+      // bound, not the start bound (a cold bundle on a busy machine takes a while).
+      context.connected();
       const worker = await runTemporalWorker(engineHandle.client, {
         workflowsPath: onboardingWorkflowsPath(),
         activities,
