@@ -8,6 +8,7 @@ import { isTestSupportError } from "../errors.js";
 import { INTEGRATION_MODE_VARIABLE } from "../mode.js";
 import {
   artifactsNameOf,
+  buildsFromDryRun,
   emptySelection,
   missingVariables,
   missingVariablesMessage,
@@ -242,6 +243,29 @@ describe("suitesFromDryRun", () => {
     const error = await caught(async () => suitesFromDryRun("x  No package found with name 'nope'"));
     expect(isTestSupportError(error, "INVALID_OPTIONS")).toBe(true);
     expect(error.message).toContain("No package found with name 'nope'");
+  });
+});
+
+describe("buildsFromDryRun", () => {
+  it("lists the packages turbo would build before the suites", () => {
+    const json = JSON.stringify({
+      tasks: [
+        { task: "build", package: "@org/test-support", directory: "packages/test-support", command: "tsc" },
+        { task: "build", package: "@org/platform", directory: "services/platform", command: "tsc" },
+        {
+          task: "test:integration",
+          package: "@org/threads",
+          directory: "services/threads",
+          command: "vitest",
+        },
+        { task: "build", package: "@org/docs", directory: "docs", command: "<NONEXISTENT>" },
+      ],
+    });
+    expect(buildsFromDryRun(json)).toEqual([
+      { name: "@org/platform", path: "services/platform" },
+      { name: "@org/test-support", path: "packages/test-support" },
+    ]);
+    expect(buildsFromDryRun("not json")).toEqual([]);
   });
 });
 

@@ -239,3 +239,17 @@ export function suitesFromDryRun(json: string): SelectedSuite[] {
     }))
     .sort((a, b) => a.name.localeCompare(b.name));
 }
+
+/** The packages a dry run would build before the suites run (their `build` tasks), by name and folder. */
+export function buildsFromDryRun(json: string): SelectedPackage[] {
+  let parsed: { tasks?: { task?: string; package?: string; directory?: string; command?: string }[] };
+  try {
+    parsed = JSON.parse(json);
+  } catch {
+    return [];
+  }
+  return (parsed.tasks ?? [])
+    .filter((t) => t.task === "build" && t.package && t.command !== "<NONEXISTENT>")
+    .map((t) => ({ name: t.package as string, path: t.directory ?? "" }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+}

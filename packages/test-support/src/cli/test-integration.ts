@@ -12,12 +12,14 @@ import { doctor } from "./doctor.js";
 import { closingLine, countJUnit, type JUnitCounts, junitSeconds, notRunInMode } from "./junit-summary.js";
 import {
   artifactsNameOf,
+  buildsFromDryRun,
   emptySelection,
   missingVariables,
   missingVariablesMessage,
   planRun,
   type RunOptions,
   type RunPlan,
+  type SelectedPackage,
   type SelectedSuite,
   suitesFromDryRun,
 } from "./plan.js";
@@ -44,8 +46,11 @@ function modeFiles(folder: string, mode: IntegrationMode): string[] {
     .map((name) => join(folder, name));
 }
 
-/** Runs turbo's dry run for the plan: the packages with suites, and which results turbo would replay. */
-function selectSuites(plan: RunPlan, env: NodeJS.ProcessEnv): SelectedSuite[] {
+/** What turbo's dry run for the plan says: the packages with suites (and which it would replay), and the builds. */
+function dryRun(
+  plan: RunPlan,
+  env: NodeJS.ProcessEnv,
+): { suites: SelectedSuite[]; builds: SelectedPackage[] } {
   const dry = spawnSync("pnpm", ["exec", "turbo", ...plan.dryRunArgs], {
     env,
     encoding: "utf8",
@@ -57,14 +62,10 @@ function selectSuites(plan: RunPlan, env: NodeJS.ProcessEnv): SelectedSuite[] {
       `turbo could not plan the run (exit ${dry.status}): ${(dry.stderr || dry.stdout).trim().split("\n").slice(-3).join(" ")}`,
     );
   }
-  return suitesFromDryRun(dry.stdout);
+  return { suites: suitesFromDryRun(dry.stdout), builds: buildsFromDryRun(dry.stdout) };
 }
 
-/**
- * Builds the given packages and what they depend on (turbo; cached when nothing changed). The services'
- * declarations import built packages, and a module that failed to load stays failed in this process, so the
- * build comes before the first import, not after a failure.
- */
+/** Builds the given turbo filters (turbo; cached when nothing changed). */
 function build(filters: string[]): boolean {
   const result = spawnSync(
     "pnpm",
@@ -75,12 +76,22 @@ function build(filters: string[]): boolean {
   return result.status === 0;
 }
 
-/** The selected packages' declarations; undefined (after saying why) when one cannot load. */
+/**
+ * The selected packages' declarations; undefined (after saying why) when one cannot load. The services'
+ * declarations import built packages, so when a package the run builds has never been built (a fresh
+ * clone), it is built first: a module that failed to load stays failed in this process, so building after
+ * a failure could not help.
+ */
 async function selectedDeclarations(
   root: string,
   suites: SelectedSuite[],
+  builds: SelectedPackage[],
 ): Promise<PackageDeclaration[] | undefined> {
-  if (!build(suites.map((s) => `${s.name}...`))) return undefined;
+  const unbuilt = builds.filter((b) => !existsSync(join(root, b.path, "dist")));
+  if (unbuilt.length > 0) {
+    say(`building ${unbuilt.map((b) => b.name).join(", ")} first, so the declarations load`);
+    if (!build(suites.map((s) => `${s.name}...`))) return undefined;
+  }
   const problems: string[] = [];
   const loaded = await loadPackageDeclarations(root, (p) => problems.push(p));
   // Only the selected packages' declarations matter; each problem starts with its package's folder.
@@ -201,21 +212,21 @@ async function run(options: CliOptions): Promise<number> {
     say(
       `ignored from ${varsFile}: ${plan.ignoredFromVarsFile.join(", ")} (only --mode or the environment set the mode)`,
     );
-  const suites = selectSuites(plan, env);
+  const { suites, builds } = dryRun(plan, env);
   say(`packages: ${suites.length > 0 ? suites.map((s) => s.name).join(", ") : "none selected"}`);
   if (suites.length === 0) {
     // Under --affected, tell "nothing changed" apart from a filter that names no package at all.
     const filterMatches =
       options.affected &&
       (options.filter.length === 0 ||
-        selectSuites(planRun({ ...options, affected: false, varsFile }, process.env), env).length > 0);
+        dryRun(planRun({ ...options, affected: false, varsFile }, process.env), env).suites.length > 0);
     const outcome = emptySelection(options, filterMatches);
     (outcome.exitCode === 0 ? say : complain)(outcome.message);
     return outcome.exitCode;
   }
 
   if (plan.mode === "cluster") {
-    const declarations = await selectedDeclarations(root, suites);
+    const declarations = await selectedDeclarations(root, suites, builds);
     if (!declarations) return EXIT.failed;
     const missing = missingVariables(
       declarations.map((d) => d.declaration),
@@ -366,13 +377,31 @@ program
       process.exitCode = EXIT.usage;
       return;
     }
-    // Every package's declaration, built first (see build()).
-    if (!build(["./packages/*", "./services/*"])) {
-      process.exitCode = EXIT.failed;
-      return;
+    // Every package's declaration; a clone that was never built builds first (see selectedDeclarations).
+    const root = workspaceRoot();
+    const neverBuilt = ["packages", "services"].flatMap((group) =>
+      existsSync(join(root, group))
+        ? readdirSync(join(root, group)).filter((name) => {
+            const dir = join(root, group, name);
+            const manifest = join(dir, "package.json");
+            if (!existsSync(manifest) || existsSync(join(dir, "dist"))) return false;
+            return Boolean(
+              (JSON.parse(readFileSync(manifest, "utf8")) as { scripts?: { build?: string } }).scripts?.build,
+            );
+          })
+        : [],
+    );
+    if (neverBuilt.length > 0) {
+      console.log(
+        `[doctor] building first (never built: ${neverBuilt.join(", ")}), so the declarations load`,
+      );
+      if (!build(["./packages/*", "./services/*"])) {
+        process.exitCode = EXIT.failed;
+        return;
+      }
     }
     const declarations = (
-      await loadPackageDeclarations(workspaceRoot(), (problem) => console.log(`[doctor] ${problem}`))
+      await loadPackageDeclarations(root, (problem) => console.log(`[doctor] ${problem}`))
     ).map((d) => d.declaration);
     const ready = await doctor(declarations, plan.mode, { ...process.env, ...plan.env }, (line) =>
       console.log(line),
