@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # Builds, starts and stops a real OpenFGA server (memory datastore, loopback only) for CI and laptops,
 # so the conformance runner and `cluster`-mode suites have the genuine article to compare against.
 #
@@ -8,7 +9,8 @@
 #   scripts/openfga-server.sh url      print the URL
 #
 # Environment: OPENFGA_CACHE_DIR (default ~/.cache/org-integration/go/bin), OPENFGA_HTTP_PORT
-# (18080), OPENFGA_GRPC_PORT (18081), OPENFGA_START_TIMEOUT seconds (60). Only ever binds 127.0.0.1.
+# (18080), OPENFGA_GRPC_PORT (18081), OPENFGA_START_TIMEOUT seconds (60), ORG_INTEGRATION_RUN_DIR (where the
+# pid file and log go; default <checkout>/.cluster). Only ever binds 127.0.0.1.
 # Machine-readable output (the binary path, the URL) goes to stdout; progress goes to stderr.
 set -euo pipefail
 
@@ -21,16 +23,13 @@ readonly GRPC_PORT="${OPENFGA_GRPC_PORT:-18081}"
 readonly START_TIMEOUT="${OPENFGA_START_TIMEOUT:-60}"
 readonly HOST="127.0.0.1"
 readonly URL="http://$HOST:$HTTP_PORT"
-# Keyed by port so several instances (say, one per worktree) can coexist, and named so they never
-# collide with another tool's generic openfga.pid.
-readonly RUN_DIR="${TMPDIR:-/tmp}"
-readonly PID_FILE="$RUN_DIR/org-integration-openfga-$HTTP_PORT.pid"
-readonly LOG_FILE="$RUN_DIR/org-integration-openfga-$HTTP_PORT.log"
 
 NAME=openfga
 PROCESS=openfga
 # shellcheck source=lib/background-server.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/background-server.sh"
+# Keyed by port so several instances can coexist in one checkout.
+run_files "openfga-$HTTP_PORT"
 
 # `go install` leaves the version as "dev" unless it is linked in, so also accept the module version
 # the Go toolchain recorded in the binary (that is how the existing cache entry was built).
@@ -40,7 +39,7 @@ binary_is_pinned() {
     return 0
   fi
   command -v go >/dev/null 2>&1 &&
-    go version -m "$BIN" 2>/dev/null | grep -Eq "^[[:space:]]*mod[[:space:]]+$OPENFGA_MODULE[[:space:]]+$OPENFGA_VERSION([[:space:]]|$)"
+    go version -m "$BIN" 2>/dev/null | grep -Eq "^[[:space:]]*mod[[:space:]]+${OPENFGA_MODULE}[[:space:]]+${OPENFGA_VERSION}([[:space:]]|$)"
 }
 
 cmd_ensure() {

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # Starts or stops one built reference service (services/<name>, `node dist/main.js`) on 127.0.0.1, with
 # the dependencies its environment names, and waits until its /healthz answers over HTTP/2.
 #
 #   scripts/service.sh <name> start   needs <NAME>_PORT and the service's own variables; prints its URL
 #   scripts/service.sh <name> stop
+# scripts/cluster-up.sh --for @org/<name> starts a service with everything it needs; use this script
+# directly only when its dependencies already run.
 # SERVICE_ENTRY runs another built file than services/<name>/dist/main.js (e.g. a companion process).
 set -euo pipefail
 
@@ -14,11 +17,10 @@ PORT_VAR="${VAR_PREFIX}_PORT"
 PORT="${!PORT_VAR:?set $PORT_VAR}"
 NAME="$SERVICE"
 PROCESS=node
-PID_FILE="${TMPDIR:-/tmp}/org-integration-service-$SERVICE-$PORT.pid"
-LOG_FILE="${TMPDIR:-/tmp}/org-integration-service-$SERVICE-$PORT.log"
 START_TIMEOUT="${SERVICE_START_TIMEOUT:-60}"
 # shellcheck source=lib/background-server.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/background-server.sh"
+run_files "service-$SERVICE-$PORT"
 
 ENTRY="${SERVICE_ENTRY:-$ROOT/services/$SERVICE/dist/main.js}"
 # The services speak cleartext HTTP/2; a companion process may speak HTTP/1.1.

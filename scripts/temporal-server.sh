@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # Builds, starts and stops a Temporal dev server (`temporal server start-dev`, in memory, loopback
 # only) for the local and cluster lanes.
 #
@@ -7,7 +8,9 @@
 #   scripts/temporal-server.sh stop     stop the server this script started (via its pid file)
 #
 # Environment: TEMPORAL_CACHE_DIR (default ~/.cache/org-integration/go/bin), TEMPORAL_PORT (17233),
-# TEMPORAL_NAMESPACES (space-separated, default "integration"), TEMPORAL_START_TIMEOUT seconds (60).
+# TEMPORAL_NAMESPACES (space-separated, default "integration"), TEMPORAL_START_TIMEOUT seconds (60),
+# ORG_INTEGRATION_RUN_DIR (pid file and log; default <checkout>/.cluster). The dev server keeps its data in
+# memory, so stopping it leaves nothing behind.
 # v1.5.1 is pinned: later CLI versions carry a replace directive and cannot be `go install`ed.
 set -euo pipefail
 
@@ -17,16 +20,21 @@ readonly CACHE_DIR="${TEMPORAL_CACHE_DIR:-$HOME/.cache/org-integration/go/bin}"
 readonly BIN="$CACHE_DIR/temporal"
 PORT="${TEMPORAL_PORT:-17233}"
 readonly START_TIMEOUT="${TEMPORAL_START_TIMEOUT:-60}"
-readonly PID_FILE="${TMPDIR:-/tmp}/org-integration-temporal-$PORT.pid"
-readonly LOG_FILE="${TMPDIR:-/tmp}/org-integration-temporal-$PORT.log"
 NAME=temporal
 PROCESS=temporal
 # shellcheck source=lib/background-server.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/background-server.sh"
+run_files "temporal-$PORT"
 
+# The build links the version in (as the upstream release does), so `temporal --version` tells the truth
+# without Go; a binary built without it is still accepted when Go can read the module version it recorded.
 binary_is_pinned() {
-  [[ -x "$BIN" ]] && command -v go >/dev/null 2>&1 &&
-    go version -m "$BIN" 2>/dev/null | grep -Eq "^[[:space:]]*mod[[:space:]]+$CLI_MODULE[[:space:]]+$CLI_VERSION([[:space:]]|$)"
+  [[ -x "$BIN" ]] || return 1
+  if "$BIN" --version 2>/dev/null | grep -q "^temporal version ${CLI_VERSION#v} "; then
+    return 0
+  fi
+  command -v go >/dev/null 2>&1 &&
+    go version -m "$BIN" 2>/dev/null | grep -Eq "^[[:space:]]*mod[[:space:]]+${CLI_MODULE}[[:space:]]+${CLI_VERSION}([[:space:]]|$)"
 }
 
 cmd_ensure() {
@@ -34,7 +42,8 @@ cmd_ensure() {
     command -v go >/dev/null 2>&1 || die "Go is required to build the Temporal CLI $CLI_VERSION (none on PATH)"
     mkdir -p "$CACHE_DIR"
     log "building the Temporal CLI $CLI_VERSION into $CACHE_DIR (first run only; takes a few minutes)"
-    (cd "$CACHE_DIR" && GOBIN="$CACHE_DIR" go install "$CLI_MODULE/cmd/temporal@$CLI_VERSION") >&2 ||
+    (cd "$CACHE_DIR" && GOBIN="$CACHE_DIR" go install -ldflags "-X $CLI_MODULE/temporalcli.Version=${CLI_VERSION#v}" \
+      "$CLI_MODULE/cmd/temporal@$CLI_VERSION") >&2 ||
       die "go install of the Temporal CLI $CLI_VERSION failed"
     binary_is_pinned || die "$BIN was built but does not record $CLI_VERSION"
   fi

@@ -1,7 +1,19 @@
-# Shared by scripts/*-server.sh: run one server binary in the background on 127.0.0.1, tracked by a pid
-# file keyed by its port, started once, waited for until a probe answers, and stopped only if it is ours.
-# The caller sets NAME, PROCESS (the binary's process name), PORT, PID_FILE, LOG_FILE, START_TIMEOUT
-# and defines `healthy` (a probe that succeeds once the server answers).
+# shellcheck shell=bash
+# Shared by scripts/*-server.sh and scripts/service.sh: run one server binary in the background on
+# 127.0.0.1, tracked by a pid file keyed by its port, started once, waited for until a probe answers, and
+# stopped only if it is ours. The caller sets NAME, PROCESS (the binary's process name), PORT, START_TIMEOUT
+# and defines `healthy` (a probe that succeeds once the server answers); `run_files <name>-<port>` sets
+# PID_FILE and LOG_FILE in the checkout's run folder.
+
+# Pid files and logs live in the checkout that started the server (ORG_INTEGRATION_RUN_DIR, default
+# <checkout>/.cluster), never in a temp folder shared by every clone on the machine.
+RUN_DIR="${ORG_INTEGRATION_RUN_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/.cluster}"
+
+run_files() {
+  mkdir -p "$RUN_DIR/logs"
+  PID_FILE="$RUN_DIR/$1.pid"
+  LOG_FILE="$RUN_DIR/logs/$1.log"
+}
 
 log() { printf '%s-server: %s\n' "$NAME" "$*" >&2; }
 die() {
@@ -93,5 +105,5 @@ stop_background() {
     kill -9 "$pid" 2>/dev/null || true
   fi
   rm -f "$PID_FILE"
-  log "stopped (pid $pid)"
+  log "stopped (pid $pid); its log stays at $LOG_FILE until the next bring-up"
 }

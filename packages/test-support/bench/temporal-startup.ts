@@ -2,9 +2,12 @@
 // RUNS), and workflow bundling fresh versus reused from the run's cache. Run once per mode:
 //   INTEGRATION_MODE=repo pnpm exec tsx bench/temporal-startup.ts
 import { rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { bundleWorkflows, createIntegrationEnvironment, temporal } from "../src/index.js";
+import {
+  bundleWorkflows,
+  createIntegrationEnvironment,
+  temporal,
+  temporalBundleCacheDir,
+} from "../src/index.js";
 
 const runs = Number(process.env.RUNS ?? 5);
 const dependencies = {
@@ -34,7 +37,7 @@ console.log(`${mode}: environment up, median of ${runs}: ${median(bringUp).toFix
 
 if (process.env.BUNDLE === "1") {
   const entry = new URL("../tests/fixtures/temporal/workflows.ts", import.meta.url);
-  rmSync(join(tmpdir(), "org-integration-temporal-bundles"), { recursive: true, force: true });
+  rmSync(temporalBundleCacheDir(), { recursive: true, force: true });
   const fresh = await bundleWorkflows(entry);
   console.log(`bundle: fresh ${fresh.durationMs.toFixed(0)} ms (reused: ${fresh.reused})`);
 }

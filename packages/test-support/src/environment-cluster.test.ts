@@ -24,6 +24,9 @@ describe("createIntegrationEnvironment in cluster mode", () => {
     expect(error.message).toContain('C_URL (dependency "c", fake)');
     expect(error.message).not.toMatch(/A_URL/);
     expect(error.message).toContain("Nothing was connected");
+    // The advice fits the runner, which sets the mode itself: unsetting the variable would not change it there.
+    expect(error.message).toContain("pass --mode=repo to pnpm test:integration");
+    expect(error.message).toContain("bash scripts/cluster-up.sh > .env.integration");
     expect([...a.calls, ...b.calls, ...c.calls]).toEqual([]);
   });
 

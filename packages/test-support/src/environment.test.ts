@@ -1,7 +1,7 @@
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { caught, fakeDependency, memoryTelemetry } from "../tests/helpers.js";
 import { createIntegrationEnvironment } from "./environment.js";
 import { isTestSupportError } from "./errors.js";
@@ -66,6 +66,7 @@ describe("createIntegrationEnvironment in repo mode", () => {
 
   it("writes events to artifacts/<service>/events.jsonl by default", async () => {
     const dir = mkdtempSync(join(tmpdir(), "ts-artifacts-"));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const env = await createIntegrationEnvironment({
       service: "svc-events",
       dependencies: { a: fakeDependency().dependency },

@@ -172,7 +172,9 @@ function checkVariables(service: string, dependencies: DependencyMap, env: Envir
     throw new TestSupportError(
       "MISSING_VARIABLES",
       `service "${service}" cannot run in cluster mode: these variables are not set:\n${missing.join("\n")}\n` +
-        "Nothing was connected. Set them (see .env.integration.example), or run in repo mode by unsetting INTEGRATION_MODE.",
+        "Nothing was connected. Set them (`bash scripts/cluster-up.sh > .env.integration` starts servers on this machine and " +
+        "prints them; .env.integration.example documents each), or run without live services: pass --mode=repo to " +
+        "pnpm test:integration, or unset INTEGRATION_MODE when running Vitest yourself.",
     );
   }
 }

@@ -29,6 +29,7 @@ export {
   type OpenFgaOptions,
   openfga,
 } from "./openfga/openfga.js";
+export { type Migration, readMigrations } from "./postgres/migrations.js";
 export {
   type PostgresClient,
   type PostgresEngine,
@@ -52,5 +53,6 @@ export {
   bundleWorkflows,
   type RunningWorker,
   runTemporalWorker,
+  temporalBundleCacheDir,
   type WorkflowBundle,
 } from "./temporal/worker.js";

@@ -7,4 +7,11 @@ export {
   streamCompletion,
 } from "./provider.js";
 export { createThreadsServer } from "./server.js";
-export { createThreadsService, MAX_BODY, type ThreadsDependencies } from "./service.js";
+export {
+  type Clock,
+  createThreadsService,
+  MAX_BODY,
+  RATE_WINDOW_MS,
+  systemClock,
+  type ThreadsDependencies,
+} from "./service.js";

@@ -18,6 +18,18 @@ import {
 } from "./gen/threads/v1/threads_pb.js";
 import { streamCompletion } from "./provider.js";
 
+/** Where the service reads the time, so tests can hold it still or move it; production uses the system's. */
+export interface Clock {
+  /** Milliseconds since the epoch, as Date.now() gives them. */
+  now(): number;
+}
+
+/** The system clock. */
+export const systemClock: Clock = { now: () => Date.now() };
+
+/** The rate limit's window: a user may spend `rateLimitPerMinute` in any 60 seconds. */
+export const RATE_WINDOW_MS = 60_000;
+
 /** What the threads service needs. */
 export interface ThreadsDependencies {
   db: pg.Pool;
@@ -27,6 +39,8 @@ export interface ThreadsDependencies {
   llmFetch: typeof fetch;
   /** Writes and questions per user per minute (default 30). */
   rateLimitPerMinute?: number;
+  /** The time the rate limit counts in (default: the system clock). */
+  clock?: Clock;
 }
 
 /** The longest message body, in characters. */
@@ -61,6 +75,7 @@ const toMessage = (row: MessageRow): Message =>
 /** The threads service's handlers over Postgres, Redis, the platform and the provider. */
 export function createThreadsService(deps: ThreadsDependencies): ServiceImpl<typeof ThreadsService> {
   const limit = deps.rateLimitPerMinute ?? 30;
+  const clock = deps.clock ?? systemClock;
 
   /** Every read and write asks the platform first. */
   const authorize = async (tenantId: string, userId: string) => {
@@ -91,12 +106,26 @@ export function createThreadsService(deps: ThreadsDependencies): ServiceImpl<typ
     return thread;
   };
 
-  /** A fixed one-minute window per user in Redis. */
+  /**
+   * A sliding window per user in Redis: a sorted set of spends scored by time. A fixed per-minute bucket
+   * would let a burst straddling a minute boundary through twice over; this refuses the (limit+1)th spend in
+   * any 60 s. A refused spend is taken back, so being refused does not extend the wait.
+   */
   const spend = async (userId: string) => {
-    const key = `ratelimit:${userId}:${Math.floor(Date.now() / 60_000)}`;
-    const used = await deps.cache.incr(key);
-    if (used === 1) await deps.cache.expire(key, 60);
-    if (used > limit) {
+    const now = clock.now();
+    const key = `ratelimit:${userId}`;
+    const member = `${now}:${randomUUID()}`;
+    const results = await deps.cache
+      .multi()
+      .zremrangebyscore(key, "-inf", now - RATE_WINDOW_MS)
+      .zadd(key, now, member)
+      .zcard(key)
+      .pexpire(key, RATE_WINDOW_MS)
+      .exec();
+    const [error, used] = results?.[2] ?? [new Error("the rate limit's transaction was discarded"), 0];
+    if (error) throw error;
+    if ((used as number) > limit) {
+      await deps.cache.zrem(key, member);
       throw new ConnectError(
         `rate limit: ${limit} writes and questions per minute for user ${userId}`,
         Code.ResourceExhausted,

@@ -4,6 +4,7 @@ import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import type { WorkflowClient } from "@temporalio/client";
 import type pg from "pg";
 import {
+  DeleteRunResponseSchema,
   GetRunResponseSchema,
   type Run,
   RunSchema,
@@ -84,6 +85,28 @@ export function createWorkflowsService(deps: WorkflowsDependencies): ServiceImpl
       const row = rows[0];
       if (!row) throw new ConnectError(`run ${request.runId} not found`, Code.NotFound);
       return create(GetRunResponseSchema, { run: toRun(row) });
+    },
+
+    async deleteRun(request) {
+      if (!UUID.test(request.runId))
+        throw new ConnectError("run_id must be a run's UUID", Code.InvalidArgument);
+      const { rows } = await deps.db.query<{ id: string }>(
+        "delete from runs where id = $1 and state <> 'running' returning id",
+        [request.runId],
+      );
+      if (rows.length === 0) {
+        const { rows: left } = await deps.db.query<{ state: string }>(
+          "select state from runs where id = $1",
+          [request.runId],
+        );
+        if (left[0])
+          throw new ConnectError(
+            `run ${request.runId} is still running; delete it once it has completed or failed`,
+            Code.FailedPrecondition,
+          );
+        throw new ConnectError(`run ${request.runId} not found`, Code.NotFound);
+      }
+      return create(DeleteRunResponseSchema, {});
     },
   };
 }

@@ -1,5 +1,5 @@
 import { createServer } from "node:net";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { closedPort, fakeDependency } from "../../tests/helpers.js";
 import { declareService } from "../declaration.js";
 import { doctor, endpointOf } from "./doctor.js";
@@ -50,6 +50,49 @@ describe("doctor", () => {
     expect(text).toContain("not ready for cluster mode");
   });
 
+  it("looks TEMPORAL_NAMESPACE up as a name on its server, never as an address, and prints each fix", {
+    timeout: 30_000,
+  }, async () => {
+    const closed = await closedPort();
+    const temporal = {
+      ...fakeDependency({ variables: ["TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE"] }).dependency,
+      kind: "temporal",
+    };
+    const lines: string[] = [];
+    const ready = await doctor(
+      [declareService("svc", { temporal })],
+      "cluster",
+      { TEMPORAL_ADDRESS: `127.0.0.1:${closed}`, TEMPORAL_NAMESPACE: "integration" },
+      (line) => lines.push(line),
+    );
+    const text = lines.join("\n");
+    expect(ready).toBe(false);
+    expect(text).toContain(`TEMPORAL_NAMESPACE=integration: cannot be looked up on 127.0.0.1:${closed}`);
+    expect(text).not.toContain("not a URL or host:port");
+    expect(text).toContain(
+      `      fix: start it: TEMPORAL_PORT=${closed} bash scripts/temporal-server.sh start`,
+    );
+    expect(text).toContain(
+      "bash scripts/cluster-up.sh > .env.integration starts everything cluster mode needs",
+    );
+  });
+
+  it("in local mode, needs an executable TEMPORAL_CLI_PATH and says how to build one", async () => {
+    const temporal = { ...fakeDependency({ variables: ["TEMPORAL_ADDRESS"] }).dependency, kind: "temporal" };
+    const lines: string[] = [];
+    const ready = await doctor(
+      [declareService("svc", { temporal })],
+      "local",
+      { TEMPORAL_CLI_PATH: "/nonexistent/temporal" },
+      (line) => lines.push(line),
+    );
+    expect(ready).toBe(false);
+    expect(lines.join("\n")).toContain("TEMPORAL_CLI_PATH=/nonexistent/temporal: not an executable file");
+    expect(lines.join("\n")).toContain(
+      "fix: export TEMPORAL_CLI_PATH=$(bash scripts/temporal-server.sh ensure)",
+    );
+  });
+
   it("says repo mode needs nothing, and is ready whatever is missing", async () => {
     const lines: string[] = [];
     const declaration = declareService("svc", {
@@ -62,11 +105,12 @@ describe("doctor", () => {
 
 describe("loadDeclarations", () => {
   it("reports a declaration that does not load and keeps the others", async () => {
-    const { mkdirSync, mkdtempSync, writeFileSync } = await import("node:fs");
+    const { mkdirSync, mkdtempSync, rmSync, writeFileSync } = await import("node:fs");
     const { join } = await import("node:path");
     const { tmpdir } = await import("node:os");
     const { loadDeclarations } = await import("./declarations.js");
     const root = mkdtempSync(join(tmpdir(), "decl-"));
+    onTestFinished(() => rmSync(root, { recursive: true, force: true }));
     mkdirSync(join(root, "services/good/src/testing"), { recursive: true });
     mkdirSync(join(root, "services/broken/src/testing"), { recursive: true });
     writeFileSync(

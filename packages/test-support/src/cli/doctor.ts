@@ -1,47 +1,19 @@
-import { connect } from "node:net";
+import { accessSync, constants, statSync } from "node:fs";
 import type { ServiceDeclaration } from "../declaration.js";
 import type { EnvironmentVariables } from "../dependency.js";
 import type { IntegrationMode } from "../mode.js";
 import { redactTarget } from "../redact.js";
+import { probeDependency, probeTcp } from "./probes.js";
 
-const DEFAULT_PORTS: Record<string, number> = {
-  "postgres:": 5432,
-  "postgresql:": 5432,
-  "redis:": 6379,
-  "http:": 80,
-  "https:": 443,
-};
+export { endpointOf } from "./probes.js";
 
-/** host and port of a variable's value: a URL, or host:port. */
-export function endpointOf(value: string): { host: string; port: number } | undefined {
+function isExecutable(path: string): boolean {
   try {
-    const url = new URL(value);
-    const port = Number(url.port) || DEFAULT_PORTS[url.protocol];
-    if (url.hostname && port) return { host: url.hostname.replace(/^\[|\]$/g, ""), port };
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
   } catch {
-    const match = /^([^\s:/]+):(\d+)$/.exec(value);
-    if (match) return { host: match[1] as string, port: Number(match[2]) };
+    return false;
   }
-  return undefined;
-}
-
-/** Milliseconds to open a TCP connection, or the reason it failed. */
-export function probe(
-  host: string,
-  port: number,
-  timeoutMs = 2000,
-): Promise<{ ms: number } | { error: string }> {
-  return new Promise((resolve) => {
-    const started = performance.now();
-    const socket = connect({ host, port });
-    const done = (result: { ms: number } | { error: string }) => {
-      socket.destroy();
-      resolve(result);
-    };
-    socket.setTimeout(timeoutMs, () => done({ error: `no answer within ${timeoutMs} ms` }));
-    socket.once("connect", () => done({ ms: performance.now() - started }));
-    socket.once("error", (error: NodeJS.ErrnoException) => done({ error: error.code ?? error.message }));
-  });
 }
 
 /** The usual local ports, the dependency kind on each, and the value that points a variable at it. */
@@ -87,6 +59,12 @@ export async function doctor(
     print(`\n${service}`);
     for (const [name, dependency] of Object.entries(dependencies)) {
       print(`  ${name} (${dependency.kind})`);
+      const results = new Map(
+        (await probeDependency(dependency.kind, dependency.variables, env)).map((r) => [
+          r.variable,
+          r.result,
+        ]),
+      );
       for (const variable of dependency.variables) {
         const value = env[variable];
         if (!value) {
@@ -94,25 +72,29 @@ export async function doctor(
           if (mode === "cluster") ready = false;
           continue;
         }
-        const endpoint = endpointOf(value);
-        const answer = endpoint
-          ? await probe(endpoint.host, endpoint.port)
-          : { error: "not a URL or host:port" };
-        const state =
-          "ms" in answer ? `answers in ${answer.ms.toFixed(1)} ms` : `does not answer (${answer.error})`;
-        print(`    ${variable}=${redactTarget(value)}: ${state}`);
-        if (mode === "cluster" && !("ms" in answer)) ready = false;
+        const result = results.get(variable);
+        print(`    ${variable}=${redactTarget(value)}: ${result?.detail ?? "not probed"}`);
+        if (result && !result.ok) {
+          if (result.fix) print(`      fix: ${result.fix}`);
+          if (mode === "cluster") ready = false;
+        }
       }
-      if (mode === "local" && dependency.kind === "temporal" && !env.TEMPORAL_CLI_PATH) {
-        print(
-          "    TEMPORAL_CLI_PATH: missing (local mode starts a dev server from it; bash scripts/temporal-server.sh ensure)",
-        );
-        ready = false;
+      if (mode === "local" && dependency.kind === "temporal") {
+        const cli = env.TEMPORAL_CLI_PATH;
+        if (!cli || !isExecutable(cli)) {
+          print(
+            `    TEMPORAL_CLI_PATH${cli ? `=${cli}: not an executable file` : ": missing"} (local mode starts a dev server from it)\n` +
+              "      fix: export TEMPORAL_CLI_PATH=$(bash scripts/temporal-server.sh ensure)",
+          );
+          ready = false;
+        } else print(`    TEMPORAL_CLI_PATH=${cli}: executable`);
       }
     }
   }
   const found = [];
-  for (const usual of USUAL) if ("ms" in (await probe("127.0.0.1", usual.port, 500))) found.push(usual);
+  // Hints only help a run that is not ready.
+  if (!ready)
+    for (const usual of USUAL) if ("ms" in (await probeTcp("127.0.0.1", usual.port, 500))) found.push(usual);
   if (found.length > 0) {
     print("\nOn this machine:");
     for (const usual of found) {
@@ -122,7 +104,7 @@ export async function doctor(
     print("  then: pnpm test:integration --mode=cluster");
   }
   print(
-    `\n[doctor] ${ready ? `ready for ${mode} mode` : `not ready for ${mode} mode: see the missing or silent variables above`}`,
+    `\n[doctor] ${ready ? `ready for ${mode} mode` : `not ready for ${mode} mode: see the missing or silent variables above${mode === "cluster" ? "; bash scripts/cluster-up.sh > .env.integration starts everything cluster mode needs on this machine" : ""}`}`,
   );
   return ready;
 }

@@ -1,7 +1,7 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { closingLine, countJUnit, junitSeconds, notRunInMode, summarizeJUnitDir } from "./junit-summary.js";
 
 const vitestShape = `<?xml version="1.0" encoding="UTF-8" ?>
@@ -42,6 +42,7 @@ describe("countJUnit", () => {
 describe("summarizeJUnitDir", () => {
   it("sums every junit-*.xml below a folder and ignores other files", () => {
     const dir = mkdtempSync(join(tmpdir(), "junit-"));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     mkdirSync(join(dir, "svc-a"));
     mkdirSync(join(dir, "svc-b"));
     writeFileSync(join(dir, "svc-a", "junit-repo.xml"), vitestShape);

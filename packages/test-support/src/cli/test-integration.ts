@@ -1,73 +1,161 @@
 // `pnpm test:integration`: runs every package's integration suites in one mode through turbo.
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { Command, Option } from "commander";
-import { isTestSupportError } from "../errors.js";
+import type { EnvironmentVariables } from "../dependency.js";
+import { isTestSupportError, TestSupportError } from "../errors.js";
 import { INTEGRATION_MODES, type IntegrationMode } from "../mode.js";
 import { resolveArtifactsDir } from "../telemetry.js";
-import { loadDeclarations } from "./declarations.js";
+import { loadPackageDeclarations, type PackageDeclaration } from "./declarations.js";
 import { doctor } from "./doctor.js";
 import { closingLine, countJUnit, type JUnitCounts, junitSeconds, notRunInMode } from "./junit-summary.js";
-import { planRun, type RunOptions } from "./plan.js";
+import {
+  artifactsNameOf,
+  buildsFromDryRun,
+  emptySelection,
+  missingVariables,
+  missingVariablesMessage,
+  planRun,
+  type RunOptions,
+  type RunPlan,
+  type SelectedPackage,
+  type SelectedSuite,
+  suitesFromDryRun,
+} from "./plan.js";
+import { type ProbeResult, probeDependency } from "./probes.js";
+import { parseEvents, summarizeRun, writeServiceSummary } from "./run-summary.js";
+
+/** Exit codes: 0 every selected suite passed (or nothing was affected); 1 a test failed or none ran; 2 the command line or the variables were wrong. */
+const EXIT = { passed: 0, failed: 1, usage: 2 } as const;
+
+const say = (line: string) => console.log(`[test:integration] ${line}`);
+const complain = (line: string) => console.error(`[test:integration] ${line}`);
+
+/** The workspace root: the folder holding pnpm-workspace.yaml above the working directory. */
+const workspaceRoot = () => dirname(resolveArtifactsDir({}));
 
 const isModeFile = (name: string, mode: IntegrationMode) =>
   name.startsWith("junit-") && name.endsWith(`-${mode}.xml`);
 
-function forEachModeFile(
-  artifacts: string,
-  mode: IntegrationMode,
-  visit: (service: string, file: string) => void,
-) {
-  if (!existsSync(artifacts)) return;
-  for (const service of readdirSync(artifacts, { withFileTypes: true })) {
-    if (!service.isDirectory()) continue;
-    for (const name of readdirSync(join(artifacts, service.name))) {
-      if (isModeFile(name, mode)) visit(service.name, join(artifacts, service.name, name));
+/** The JUnit files of `mode` in one service's artifacts folder. */
+function modeFiles(folder: string, mode: IntegrationMode): string[] {
+  if (!existsSync(folder)) return [];
+  return readdirSync(folder)
+    .filter((name) => isModeFile(name, mode))
+    .map((name) => join(folder, name));
+}
+
+/** What turbo's dry run for the plan says: the packages with suites (and which it would replay), and the builds. */
+function dryRun(
+  plan: RunPlan,
+  env: NodeJS.ProcessEnv,
+): { suites: SelectedSuite[]; builds: SelectedPackage[] } {
+  const dry = spawnSync("pnpm", ["exec", "turbo", ...plan.dryRunArgs], {
+    env,
+    encoding: "utf8",
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (dry.status !== 0) {
+    throw new TestSupportError(
+      "INVALID_OPTIONS",
+      `turbo could not plan the run (exit ${dry.status}): ${(dry.stderr || dry.stdout).trim().split("\n").slice(-3).join(" ")}`,
+    );
+  }
+  return { suites: suitesFromDryRun(dry.stdout), builds: buildsFromDryRun(dry.stdout) };
+}
+
+/** Builds the given turbo filters (turbo; cached when nothing changed). */
+function build(filters: string[]): boolean {
+  const result = spawnSync(
+    "pnpm",
+    ["exec", "turbo", "run", "build", "--output-logs=errors-only", ...filters.map((f) => `--filter=${f}`)],
+    { stdio: ["ignore", "ignore", "inherit"] },
+  );
+  if (result.status !== 0) complain("the build failed; see turbo's output above.");
+  return result.status === 0;
+}
+
+/**
+ * The selected packages' declarations; undefined (after saying why) when one cannot load. The services'
+ * declarations import built packages, so when a package the run builds has never been built (a fresh
+ * clone), it is built first: a module that failed to load stays failed in this process, so building after
+ * a failure could not help.
+ */
+async function selectedDeclarations(
+  root: string,
+  suites: SelectedSuite[],
+  builds: SelectedPackage[],
+): Promise<PackageDeclaration[] | undefined> {
+  const unbuilt = builds.filter((b) => !existsSync(join(root, b.path, "dist")));
+  if (unbuilt.length > 0) {
+    say(`building ${unbuilt.map((b) => b.name).join(", ")} first, so the declarations load`);
+    if (!build(suites.map((s) => `${s.name}...`))) return undefined;
+  }
+  const problems: string[] = [];
+  const loaded = await loadPackageDeclarations(root, (p) => problems.push(p));
+  // Only the selected packages' declarations matter; each problem starts with its package's folder.
+  const selected = problems.filter((problem) => suites.some((s) => problem.startsWith(`${s.path}:`)));
+  if (selected.length > 0) {
+    for (const problem of selected) complain(problem);
+    complain("without its declaration a package's cluster variables cannot be checked; nothing ran.");
+    return undefined;
+  }
+  const names = new Set(suites.map((s) => s.name));
+  return loaded.filter((d) => names.has(d.packageName));
+}
+
+/** Probes every selected dependency's targets by protocol; returns the ones that do not answer, once each. */
+async function unreachableTargets(
+  declarations: PackageDeclaration[],
+  env: EnvironmentVariables,
+): Promise<{ variable: string; value: string; result: ProbeResult }[]> {
+  const seen = new Map<string, { variable: string; value: string; result: ProbeResult }>();
+  const asked = new Set<string>();
+  // One dependency at a time (see probeDependency); each distinct one once.
+  for (const { declaration } of declarations) {
+    for (const dependency of Object.values(declaration.dependencies)) {
+      const key = `${dependency.kind} ${dependency.variables.join(" ")}`;
+      if (asked.has(key)) continue;
+      asked.add(key);
+      for (const { variable, result } of await probeDependency(dependency.kind, dependency.variables, env))
+        if (!result.ok && !seen.has(variable))
+          seen.set(variable, { variable, value: env[variable] ?? "", result });
     }
   }
+  return [...seen.values()].sort((a, b) => a.variable.localeCompare(b.variable));
 }
 
-/** Exit codes: 0 every selected suite passed; 1 a test failed or nothing ran; 2 the command line was wrong. */
-const EXIT = { passed: 0, failed: 1, usage: 2 } as const;
-
-function selectedPackages(lsArgs: string[], env: NodeJS.ProcessEnv): string[] {
-  const ls = spawnSync("pnpm", ["exec", "turbo", ...lsArgs], { env, encoding: "utf8" });
-  try {
-    return (JSON.parse(ls.stdout) as { packages: { items: { name: string }[] } }).packages.items.map(
-      (p) => p.name,
-    );
-  } catch {
-    return [];
-  }
-}
-
-function summarize(mode: IntegrationMode, artifacts: string): JUnitCounts {
-  const perService = new Map<string, JUnitCounts>();
-  const notRun = new Map<string, string[]>();
-  const seconds = new Map<string, number>();
-  forEachModeFile(artifacts, mode, (service, file) => {
-    const xml = readFileSync(file, "utf8");
-    const counts = countJUnit(xml);
-    seconds.set(service, (seconds.get(service) ?? 0) + junitSeconds(xml));
-    notRun.set(service, [...(notRun.get(service) ?? []), ...notRunInMode(xml)]);
-    const sum = perService.get(service) ?? { passed: 0, failed: 0, skipped: 0 };
-    perService.set(service, {
-      passed: sum.passed + counts.passed,
-      failed: sum.failed + counts.failed,
-      skipped: sum.skipped + counts.skipped,
-    });
-  });
+/** Prints the per-service counts of `mode` and returns the run's totals. */
+function printSummary(
+  mode: IntegrationMode,
+  artifacts: string,
+  folders: string[],
+  replayedFolders: Set<string>,
+): JUnitCounts {
   const total: JUnitCounts = { passed: 0, failed: 0, skipped: 0 };
   console.log(`\n[test:integration] ${mode} mode summary`);
-  for (const [service, counts] of perService) {
-    console.log(`  ${service}: ${closingLine(counts)} in ${(seconds.get(service) ?? 0).toFixed(1)} s`);
-    // One line per suite that did not run: its name up to the reason, and how many tests it holds.
+  for (const folder of folders) {
+    const files = modeFiles(join(artifacts, folder), mode);
+    if (files.length === 0) continue;
+    const counts: JUnitCounts = { passed: 0, failed: 0, skipped: 0 };
+    let seconds = 0;
     const suites = new Map<string, number>();
-    for (const name of notRun.get(service) ?? []) {
-      const suite = name.slice(0, name.indexOf("]") + 1) || name;
-      suites.set(suite, (suites.get(suite) ?? 0) + 1);
+    for (const file of files) {
+      const xml = readFileSync(file, "utf8");
+      const c = countJUnit(xml);
+      counts.passed += c.passed;
+      counts.failed += c.failed;
+      counts.skipped += c.skipped;
+      seconds += junitSeconds(xml);
+      // One line per suite that did not run: its name up to the reason, and how many tests it holds.
+      for (const name of notRunInMode(xml)) {
+        const suite = name.slice(0, name.indexOf("]") + 1) || name;
+        suites.set(suite, (suites.get(suite) ?? 0) + 1);
+      }
     }
+    const replay = replayedFolders.has(folder) ? " (replayed from turbo's cache)" : "";
+    console.log(`  ${folder}: ${closingLine(counts)} in ${seconds.toFixed(1)} s${replay}`);
     for (const [suite, count] of suites) console.log(`    not run: ${suite} (${count} tests)`);
     total.passed += counts.passed;
     total.failed += counts.failed;
@@ -77,15 +165,146 @@ function summarize(mode: IntegrationMode, artifacts: string): JUnitCounts {
   return total;
 }
 
+/** Writes artifacts/<service>/summary.json for every selected package from its JUnit files and events. */
+function writeSummaries(
+  mode: IntegrationMode,
+  artifacts: string,
+  suites: SelectedSuite[],
+  replayed: Set<string>,
+) {
+  const finishedAt = new Date().toISOString();
+  for (const suite of suites) {
+    const folder = join(artifacts, artifactsNameOf(suite));
+    const junit = modeFiles(folder, mode).map((file) => readFileSync(file, "utf8"));
+    const eventsFile = join(folder, "events.jsonl");
+    const events = existsSync(eventsFile) ? parseEvents(readFileSync(eventsFile, "utf8")) : [];
+    if (junit.length === 0 && events.length === 0) continue;
+    writeServiceSummary(
+      join(folder, "summary.json"),
+      artifactsNameOf(suite),
+      summarizeRun({ mode, junit, events, replayed: replayed.has(suite.name), finishedAt }),
+    );
+  }
+}
+
+type CliOptions = Omit<RunOptions, "varsFile"> & { varsFile?: string; envFile?: string; dryRun: boolean };
+
+/** --vars-file, or the old --env-file spelling (which Node 20 only leaves alone after a `--`); not both. */
+function varsFileOf(options: { varsFile?: string; envFile?: string }): string | undefined {
+  if (options.varsFile && options.envFile && options.varsFile !== options.envFile) {
+    throw new TestSupportError(
+      "INVALID_OPTIONS",
+      `--vars-file ${options.varsFile} and --env-file ${options.envFile} name different files; pass one (--vars-file).`,
+    );
+  }
+  return options.varsFile ?? options.envFile;
+}
+
+async function run(options: CliOptions): Promise<number> {
+  const root = workspaceRoot();
+  const varsFile = varsFileOf(options);
+  const plan = planRun({ ...options, varsFile }, process.env);
+  const env = { ...process.env, ...plan.env };
+  const from = plan.modeSource === "default" ? "INTEGRATION_MODE is unset" : `from ${plan.modeSource}`;
+  say(`mode: ${plan.mode} (${from})${options.smoke ? ", smoke subset" : ""}`);
+  if (plan.fromVarsFile.length > 0) say(`from ${varsFile}: ${plan.fromVarsFile.join(", ")}`);
+  if (plan.ignoredFromVarsFile.length > 0)
+    say(
+      `ignored from ${varsFile}: ${plan.ignoredFromVarsFile.join(", ")} (only --mode or the environment set the mode)`,
+    );
+  const { suites, builds } = dryRun(plan, env);
+  say(`packages: ${suites.length > 0 ? suites.map((s) => s.name).join(", ") : "none selected"}`);
+  if (suites.length === 0) {
+    // Under --affected, tell "nothing changed" apart from a filter that names no package at all.
+    const filterMatches =
+      options.affected &&
+      (options.filter.length === 0 ||
+        dryRun(planRun({ ...options, affected: false, varsFile }, process.env), env).suites.length > 0);
+    const outcome = emptySelection(options, filterMatches);
+    (outcome.exitCode === 0 ? say : complain)(outcome.message);
+    return outcome.exitCode;
+  }
+
+  if (plan.mode === "cluster") {
+    const declarations = await selectedDeclarations(root, suites, builds);
+    if (!declarations) return EXIT.failed;
+    const missing = missingVariables(
+      declarations.map((d) => d.declaration),
+      env,
+    );
+    if (missing.length > 0) {
+      const narrowed = options.filter.length > 0 || options.affected;
+      complain(missingVariablesMessage(missing, narrowed ? suites.map((s) => s.name) : []));
+      return EXIT.usage;
+    }
+    // What "real" means for this run: every selected service's dependencies and their redacted targets.
+    for (const { declaration } of declarations) {
+      for (const [name, dependency] of Object.entries(declaration.dependencies)) {
+        say(
+          `  ${declaration.service}.${name} (${dependency.kind}) -> ${dependency.describeTarget(env) || "(unset)"}`,
+        );
+      }
+    }
+    const silent = options.dryRun ? [] : await unreachableTargets(declarations, env);
+    if (silent.length > 0) {
+      complain(
+        `${silent.length} cluster target${silent.length === 1 ? " does" : "s do"} not answer; nothing ran:`,
+      );
+      for (const { variable, result } of silent) {
+        console.error(`  - ${variable}: ${result.detail}`);
+        if (result.fix) console.error(`    fix: ${result.fix}`);
+      }
+      console.error("  (pnpm test:integration doctor --mode cluster shows every dependency's state)");
+      return EXIT.failed;
+    }
+  }
+
+  const replayed = new Set(
+    plan.turboArgs.includes("--force") ? [] : suites.filter((s) => s.cached).map((s) => s.name),
+  );
+  if (options.dryRun) {
+    say(`would run: turbo ${plan.turboArgs.join(" ")}`);
+    if (replayed.size > 0)
+      say(`turbo would replay cached results for: ${[...replayed].join(", ")} (--force runs them)`);
+    return EXIT.passed;
+  }
+
+  const artifacts = resolveArtifactsDir(env);
+  const folders = [...new Set(suites.map(artifactsNameOf))];
+  // This run's files only: the mode's JUnit files and the events log start empty (a replay restores both).
+  for (const folder of folders) {
+    for (const file of modeFiles(join(artifacts, folder), plan.mode)) rmSync(file);
+    rmSync(join(artifacts, folder, "events.jsonl"), { force: true });
+  }
+  const turbo = spawnSync("pnpm", ["exec", "turbo", ...plan.turboArgs], { stdio: "inherit", env });
+  const total = printSummary(
+    plan.mode,
+    artifacts,
+    folders,
+    new Set(suites.filter((s) => replayed.has(s.name)).map(artifactsNameOf)),
+  );
+  writeSummaries(plan.mode, artifacts, suites, replayed);
+  say(`per-service summaries: ${folders.map((f) => `artifacts/${f}/summary.json`).join(", ")}`);
+  if (replayed.size > 0) {
+    say(
+      `replayed from turbo's cache, not run again (nothing they depend on changed): ${[...replayed].join(", ")}. ` +
+        "Pass --force to run them again.",
+    );
+  }
+  if (total.passed + total.failed === 0) {
+    complain(`no integration test ran in ${plan.mode} mode; check each package's test:integration script.`);
+    return EXIT.failed;
+  }
+  return turbo.status === 0 && total.failed === 0 ? EXIT.passed : EXIT.failed;
+}
+
 const program = new Command("test:integration")
   .description("Run the integration suites of every package (or the selected ones) in one mode.")
   .addOption(
     new Option(
       "--mode <mode>",
-      "what every dependency is: in-process doubles, plus local engines, or live services",
-    )
-      .choices(INTEGRATION_MODES)
-      .default("repo"),
+      "what every dependency is: in-process doubles, plus local engines, or live services (default: INTEGRATION_MODE, else repo)",
+    ).choices(INTEGRATION_MODES),
   )
   .option(
     "--filter <pattern>",
@@ -96,16 +315,22 @@ const program = new Command("test:integration")
   .option("--affected", "only packages changed against the base ref, and their dependents", false)
   .option("--base <ref>", "the base ref for --affected (default: turbo's, main)")
   .option("--smoke", "only each suite's smoke subset (tests tagged @smoke)", false)
+  .option("--force", "run every suite even when turbo holds a result for the same inputs", false)
   .option(
-    "--env-file <path>",
+    "--vars-file <path>",
     "read variables from a file (e.g. .env.integration); the environment's own values win",
   )
+  // The old spelling: Node 20 claims --env-file in any node process's arguments, so it only works after a `--`.
+  .addOption(new Option("--env-file <path>").hideHelp())
   .option("--dry-run", "print the plan and the selected packages, run nothing", false)
   .addHelpText(
     "after",
-    "\nExit codes: 0 every selected suite passed, 1 a test failed or none ran, 2 the command line was wrong.\n" +
-      "\nExamples:\n  pnpm test:integration\n  pnpm test:integration -- --mode=cluster --env-file .env.integration --filter @org/threads\n" +
-      "  pnpm test:integration --affected --base origin/main --smoke",
+    "\nExit codes: 0 every selected suite passed, or nothing was affected; 1 a test failed, none ran, or a cluster target\n" +
+      "does not answer; 2 the command line, INTEGRATION_MODE or the cluster variables are wrong.\n" +
+      "\nExamples:\n  pnpm test:integration\n" +
+      "  pnpm test:integration --mode=cluster --vars-file .env.integration --filter @org/threads\n" +
+      "  pnpm test:integration --affected --base origin/main --smoke\n" +
+      "  pnpm test:integration doctor --mode cluster --vars-file .env.integration",
   )
   .enablePositionalOptions()
   .showHelpAfterError()
@@ -116,61 +341,14 @@ const program = new Command("test:integration")
       error.code === "commander.version";
     process.exit(shown ? EXIT.passed : EXIT.usage);
   })
-  .action(async (options: RunOptions & { dryRun: boolean }) => {
-    let plan: ReturnType<typeof planRun>;
+  .action(async (options: CliOptions) => {
     try {
-      plan = planRun(options, process.env);
+      process.exitCode = await run(options);
     } catch (error) {
       if (!isTestSupportError(error)) throw error;
       console.error(error.message);
       process.exitCode = EXIT.usage;
-      return;
     }
-    const env = { ...process.env, ...plan.env };
-    const packages = selectedPackages(plan.lsArgs, env);
-    console.log(`[test:integration] mode: ${plan.mode}${options.smoke ? " (smoke subset)" : ""}`);
-    console.log(
-      `[test:integration] packages: ${packages.length > 0 ? packages.join(", ") : "none selected"}`,
-    );
-    if (plan.fromEnvFile.length > 0)
-      console.log(`[test:integration] from ${options.envFile}: ${plan.fromEnvFile.join(", ")}`);
-    if (plan.mode === "cluster") {
-      // What "real" means for this run: every selected service's dependencies and their redacted targets.
-      const root = resolveArtifactsDir({}).replace(/\/artifacts$/, "");
-      const services = new Set(packages.map((name) => name.replace(/^@org\//, "")));
-      const declarations = await loadDeclarations(root, (problem) =>
-        console.log(`[test:integration]   ${problem}`),
-      );
-      for (const { service, dependencies } of declarations) {
-        if (!services.has(service)) continue;
-        for (const [name, dependency] of Object.entries(dependencies)) {
-          console.log(
-            `[test:integration]   ${service}.${name} (${dependency.kind}) -> ${dependency.describeTarget(env) || "(unset)"}`,
-          );
-        }
-      }
-    }
-    if (options.dryRun) {
-      console.log(`[test:integration] would run: turbo ${plan.turboArgs.join(" ")}`);
-      return;
-    }
-    if (packages.length === 0) {
-      console.error("[test:integration] no package is selected; check --filter and --affected.");
-      process.exitCode = EXIT.failed;
-      return;
-    }
-    const artifacts = resolveArtifactsDir({});
-    forEachModeFile(artifacts, plan.mode, (_, file) => rmSync(file));
-    const turbo = spawnSync("pnpm", ["exec", "turbo", ...plan.turboArgs], { stdio: "inherit", env });
-    const total = summarize(plan.mode, artifacts);
-    if (total.passed + total.failed === 0) {
-      console.error(
-        `[test:integration] no integration test ran in ${plan.mode} mode; check each package's test:integration script.`,
-      );
-      process.exitCode = EXIT.failed;
-      return;
-    }
-    process.exitCode = turbo.status === 0 && total.failed === 0 ? EXIT.passed : EXIT.failed;
   });
 
 program
@@ -179,32 +357,59 @@ program
     "for every service: its dependencies, which variables are set or missing, and whether their targets answer",
   )
   .addOption(
-    new Option("--mode <mode>", "the mode to check readiness for").choices(INTEGRATION_MODES).default("repo"),
+    new Option(
+      "--mode <mode>",
+      "the mode to check readiness for (default: INTEGRATION_MODE, else repo)",
+    ).choices(INTEGRATION_MODES),
   )
-  .option("--env-file <path>", "read variables from a file first (the environment's own values win)")
-  .action(async (options: { mode: IntegrationMode; envFile?: string }) => {
-    let env: NodeJS.ProcessEnv = process.env;
+  .option("--vars-file <path>", "read variables from a file first (the environment's own values win)")
+  .addOption(new Option("--env-file <path>").hideHelp())
+  .action(async (options: { mode?: IntegrationMode; varsFile?: string; envFile?: string }) => {
+    let plan: RunPlan;
     try {
-      env = {
-        ...process.env,
-        ...planRun(
-          { mode: options.mode, filter: [], affected: false, smoke: false, envFile: options.envFile },
-          process.env,
-        ).env,
-      };
+      plan = planRun(
+        { mode: options.mode, filter: [], affected: false, smoke: false, varsFile: varsFileOf(options) },
+        process.env,
+      );
     } catch (error) {
       if (!isTestSupportError(error)) throw error;
       console.error(error.message);
       process.exitCode = EXIT.usage;
       return;
     }
-    const root = resolveArtifactsDir({}).replace(/\/artifacts$/, "");
-    const declarations = await loadDeclarations(root, (problem) => console.log(`[doctor] ${problem}`));
-    const ready = await doctor(declarations, options.mode, env, (line) => console.log(line));
+    // Every package's declaration; a clone that was never built builds first (see selectedDeclarations).
+    const root = workspaceRoot();
+    const neverBuilt = ["packages", "services"].flatMap((group) =>
+      existsSync(join(root, group))
+        ? readdirSync(join(root, group)).filter((name) => {
+            const dir = join(root, group, name);
+            const manifest = join(dir, "package.json");
+            if (!existsSync(manifest) || existsSync(join(dir, "dist"))) return false;
+            return Boolean(
+              (JSON.parse(readFileSync(manifest, "utf8")) as { scripts?: { build?: string } }).scripts?.build,
+            );
+          })
+        : [],
+    );
+    if (neverBuilt.length > 0) {
+      console.log(
+        `[doctor] building first (never built: ${neverBuilt.join(", ")}), so the declarations load`,
+      );
+      if (!build(["./packages/*", "./services/*"])) {
+        process.exitCode = EXIT.failed;
+        return;
+      }
+    }
+    const declarations = (
+      await loadPackageDeclarations(root, (problem) => console.log(`[doctor] ${problem}`))
+    ).map((d) => d.declaration);
+    const ready = await doctor(declarations, plan.mode, { ...process.env, ...plan.env }, (line) =>
+      console.log(line),
+    );
     process.exitCode = ready ? EXIT.passed : EXIT.failed;
   });
 
-// Node 20 scans every process's whole argv for its own --env-file, pnpm's included, so on Node 20 the
-// option must follow a "--" (pnpm test:integration -- --env-file F). This command takes no operands, so
-// a "--" never means anything here and is dropped.
+// Node 20 scans every process's whole argv for its own --env-file, pnpm's included, so the old spelling
+// must follow a "--" (pnpm test:integration -- --env-file F). This command takes no operands, so a "--"
+// never means anything here and is dropped.
 await program.parseAsync(process.argv.filter((arg, index) => index < 2 || arg !== "--"));

@@ -1,6 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { TestSupportError } from "../errors.js";
@@ -31,9 +30,34 @@ function sourceKey(entry: string): string {
   return hash.digest("hex").slice(0, 32);
 }
 
+/** How many bundles the cache keeps: one per workflow source version in use, and a few older ones. */
+const KEPT_BUNDLES = 8;
+
 /**
- * Bundles workflow code once per run: the first caller bundles and writes the result to a cache under the
- * system temp folder; every later worker, in this process or another, reuses it until a source changes.
+ * Where bundles are cached: INTEGRATION_CACHE_DIR/temporal-bundles, else node_modules/.cache/org-integration/
+ * temporal-bundles below the working directory, so each checkout has its own and removing node_modules
+ * removes it.
+ */
+export function temporalBundleCacheDir(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): string {
+  const root = env.INTEGRATION_CACHE_DIR
+    ? resolve(env.INTEGRATION_CACHE_DIR)
+    : join(process.cwd(), "node_modules", ".cache", "org-integration");
+  return join(root, "temporal-bundles");
+}
+
+/** Keeps the newest KEPT_BUNDLES bundles and removes the rest (and half-written files of dead processes). */
+function pruneBundles(dir: string): void {
+  const files = readdirSync(dir)
+    .map((name) => ({ path: join(dir, name), mtime: statSync(join(dir, name)).mtimeMs }))
+    .sort((a, b) => b.mtime - a.mtime);
+  for (const { path } of files.slice(KEPT_BUNDLES)) rmSync(path, { force: true });
+}
+
+/**
+ * Bundles workflow code once per run: the first caller bundles and writes the result to a bounded cache
+ * (temporalBundleCacheDir); every later worker, in this process or another, reuses it until a source changes.
  */
 export function bundleWorkflows(workflowsPath: string | URL): Promise<WorkflowBundle> {
   const entry = resolve(workflowsPath instanceof URL ? fileURLToPath(workflowsPath) : workflowsPath);
@@ -42,7 +66,7 @@ export function bundleWorkflows(workflowsPath: string | URL): Promise<WorkflowBu
   if (!pending) {
     pending = (async () => {
       const started = performance.now();
-      const dir = join(tmpdir(), "org-integration-temporal-bundles");
+      const dir = temporalBundleCacheDir();
       const file = join(dir, `${key}.js`);
       try {
         return { code: readFileSync(file, "utf8"), reused: true, durationMs: performance.now() - started };
@@ -56,6 +80,11 @@ export function bundleWorkflows(workflowsPath: string | URL): Promise<WorkflowBu
       const partial = `${file}.${process.pid}.tmp`;
       writeFileSync(partial, code);
       renameSync(partial, file);
+      try {
+        pruneBundles(dir);
+      } catch {
+        // another process pruned at the same time; the next write prunes again
+      }
       return { code, reused: false, durationMs: performance.now() - started };
     })();
     inProcess.set(key, pending);

@@ -90,7 +90,7 @@ export async function requireHealthy(
   } catch (error) {
     throw new TestSupportError(
       "CONNECT_FAILED",
-      `the ${service} service at ${baseUrl} did not answer /healthz: ${(error as Error).message}. Start it (bash scripts/service.sh ${service} start) and check ${urlEnv}.`,
+      `the ${service} service at ${baseUrl} did not answer /healthz: ${(error as Error).message}. Start it with everything it needs (bash scripts/cluster-up.sh --for @org/${service} > .env.integration, then --vars-file .env.integration), or point ${urlEnv} at a running one.`,
     );
   }
 }

@@ -13,15 +13,43 @@ import { type Dependency, declareService, HandleGroup, http, postgres, redis } f
 import { HttpResponse, http as route } from "msw";
 import { ThreadsService } from "../gen/threads/v1/threads_pb.js";
 import { completionResponse } from "../provider.js";
-import { createThreadsService, type ThreadsDependencies } from "../service.js";
+import { type Clock, createThreadsService, type ThreadsDependencies } from "../service.js";
 
 /** A typed client of the threads service. */
 export type ThreadsClient = Client<typeof ThreadsService>;
+
+/** A clock that stands still until a test moves it. */
+export interface ManualClock extends Clock {
+  /** Sets the time, in milliseconds since the epoch. */
+  set(ms: number): void;
+  /** Moves the time forward by `ms`. */
+  advance(ms: number): void;
+}
+
+/** A clock that starts at `start` (default 2025-01-01T00:00:00Z) and moves only when told to. */
+export function createManualClock(start = Date.UTC(2025, 0, 1)): ManualClock {
+  let now = start;
+  return {
+    now: () => now,
+    set(ms) {
+      now = ms;
+    },
+    advance(ms) {
+      if (!(ms >= 0)) throw new RangeError(`a clock only moves forward; advance(${ms}) is not a duration`);
+      now += ms;
+    },
+  };
+}
 
 /** What a suite of (or against) threads gets: threads, and the platform threads checks access with. */
 export interface ThreadsTestClients {
   threads: ThreadsClient;
   platform: PlatformClient;
+  /**
+   * The clock the in-process service reads (repo and local mode), which stands still until the suite moves
+   * it, so time-dependent behaviour is exact; undefined in cluster mode, where the service reads its own.
+   */
+  clock?: ManualClock;
 }
 
 /** The deterministic provider as MSW handlers, answering exactly as the provider process does. */
@@ -85,18 +113,28 @@ export function threadsService(
         const db = await group.open(parts.db.double(context));
         const cache = await group.open(parts.cache.double(context));
         const llm = await group.open(parts.llm.double(context));
+        const clock = createManualClock();
         const transport = createThreadsTransport({
           db: db.client,
           cache: cache.client,
           platform: platformHandle.client,
           llmFetch: llm.client.fetch,
           rateLimitPerMinute: options.rateLimitPerMinute,
+          clock,
         });
         return {
-          client: { threads: createClient(ThreadsService, transport), platform: platformHandle.client },
+          client: {
+            threads: createClient(ThreadsService, transport),
+            platform: platformHandle.client,
+            clock,
+          },
           implementation: "router-transport",
           target: "in-process",
-          reset: () => group.reset(),
+          // Every test starts at the same instant, whatever the previous one did with the clock.
+          reset: async () => {
+            clock.set(createManualClock().now());
+            await group.reset();
+          },
           close: () => group.close(),
         };
       });

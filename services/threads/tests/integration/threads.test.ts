@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { Role } from "@org/platform";
-import { integrationTest } from "@org/test-support/vitest";
+import { describeInModes, integrationTest } from "@org/test-support/vitest";
 import { describe, expect } from "vitest";
-import { FAIL_MID_STREAM, MAX_BODY } from "../../src/index.js";
+import { FAIL_MID_STREAM, MAX_BODY, RATE_WINDOW_MS } from "../../src/index.js";
 import { type ThreadsTestClients, threadsService } from "../../src/testing/index.js";
 
 // Written once for every mode. The rate limit matches THREADS_RATE_LIMIT of the process in cluster mode.
@@ -183,5 +183,46 @@ describe("threads service", () => {
     );
     expect(limited.code).toBe(Code.ResourceExhausted);
     expect(limited.message).toContain(`rate limit: ${RATE_LIMIT} writes and questions per minute`);
+  });
+});
+
+// Time-dependent behaviour needs a clock the suite controls: the in-process service's (repo and local). In
+// cluster mode the running service reads the system clock, and the test above covers what holds at any time.
+describeInModes(["repo", "local"], "the rate limit over time", () => {
+  const clockOf = (app: ThreadsTestClients) => {
+    if (!app.clock)
+      throw new Error("the in-process threads service hands out its clock in repo and local mode");
+    return app.clock;
+  };
+
+  test("a burst straddling a minute boundary is still limited", async ({ clients }) => {
+    const clock = clockOf(clients.app);
+    clock.set(Date.UTC(2025, 0, 1, 12, 0, 59, 500));
+    const { threadId, owner } = await setUp(clients.app);
+    for (let i = 0; i < RATE_LIMIT; i++)
+      await clients.app.threads.postMessage({ threadId, userId: owner, body: `m${i}` });
+    clock.advance(1_000); // 12:01:00.500, a new calendar minute
+    const limited = await failure(
+      clients.app.threads.postMessage({ threadId, userId: owner, body: "again" }),
+    );
+    expect(limited.code).toBe(Code.ResourceExhausted);
+  });
+
+  test("frees a spend once it is a full window old, and a refusal does not extend the wait", async ({
+    clients,
+  }) => {
+    const clock = clockOf(clients.app);
+    const { threadId, owner } = await setUp(clients.app);
+    for (let i = 0; i < RATE_LIMIT; i++)
+      await clients.app.threads.postMessage({ threadId, userId: owner, body: `m${i}` });
+    clock.advance(RATE_WINDOW_MS - 1);
+    const refused = await failure(
+      clients.app.threads.postMessage({ threadId, userId: owner, body: "early" }),
+    );
+    expect(refused.code).toBe(Code.ResourceExhausted);
+    clock.advance(1);
+    await clients.app.threads.postMessage({ threadId, userId: owner, body: "on time" });
+    const { messages } = await clients.app.threads.listMessages({ threadId, userId: owner, pageSize: 20 });
+    expect(messages.map((m) => m.body).at(-1)).toBe("on time");
   });
 });

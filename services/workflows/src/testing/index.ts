@@ -1,6 +1,8 @@
 import { existsSync } from "node:fs";
 import {
   type Client,
+  Code,
+  ConnectError,
   createClient,
   createRouterTransport,
   type ServiceImpl,
@@ -21,7 +23,7 @@ import {
 } from "@org/test-support";
 import { deleteThreads, type ThreadsClient, threadsService } from "@org/threads/testing";
 import { createActivities } from "../activities.js";
-import { WorkflowsService } from "../gen/workflows/v1/workflows_pb.js";
+import { RunState, WorkflowsService } from "../gen/workflows/v1/workflows_pb.js";
 import { onboard } from "../onboarding.js";
 import { createWorkflowsService, type WorkflowsDependencies } from "../service.js";
 
@@ -54,6 +56,44 @@ export function createWorkflowsTransport(
 }
 
 /**
+ * Deletes the given runs through the service, waiting (within `boundMs` in all) for running ones to finish so
+ * the thread a finished run names is recorded for deletion too; runs already gone are fine.
+ */
+export async function deleteRuns(
+  client: WorkflowsClient,
+  runs: Map<string, string>,
+  boundMs: number,
+): Promise<void> {
+  const deadline = Date.now() + boundMs;
+  const gone = (error: unknown) => ConnectError.from(error).code === Code.NotFound;
+  for (const runId of runs.keys()) {
+    for (;;) {
+      // GetRun first: a finished run names its thread, which the GetRun interceptor records for deletion.
+      const run = await client.getRun({ runId }).then(
+        (response) => response.run,
+        (error) => {
+          if (gone(error)) return undefined;
+          throw error;
+        },
+      );
+      if (!run) break;
+      if (run.state !== RunState.RUNNING) {
+        await client.deleteRun({ runId }).catch((error) => {
+          if (!gone(error)) throw error;
+        });
+        break;
+      }
+      if (Date.now() > deadline)
+        throw new Error(
+          `run ${runId} was still running after ${boundMs} ms; its row and thread are left behind`,
+        );
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  runs.clear();
+}
+
+/**
  * Workflows as a dependency. repo: its handlers in-process on doubles, Temporal's stub running the same
  * onboarding steps with the real activities; local: the same, on a Temporal dev server with an
  * in-process Worker; cluster: gRPC clients on WORKFLOWS_GRPC_URL, THREADS_GRPC_URL and PLATFORM_GRPC_URL.
@@ -82,6 +122,9 @@ export function workflowsService(): Dependency<WorkflowsTestClients> {
       const engineHandle = await group.open(
         engine === "stub" ? workflows.double(context) : workflows.local!(context),
       );
+      // The engine answers: bundling the workflow code and starting the Worker are set-up, under the set-up
+      // bound, not the start bound (a cold bundle on a busy machine takes a while).
+      context.connected();
       const worker = await runTemporalWorker(engineHandle.client, {
         workflowsPath: onboardingWorkflowsPath(),
         activities,
@@ -126,13 +169,26 @@ export function workflowsService(): Dependency<WorkflowsTestClients> {
           response.run?.threadId ? [response.run.threadId, response.run.userId] : undefined,
         created,
       );
+      // And every run the suite started, so its row goes too (runs → their owner, unused).
+      const runs = new Map<string, string>();
+      const trackRuns = recordCreated(
+        "StartOnboarding",
+        (_request: unknown, response: { run?: { id: string; userId: string } }) =>
+          response.run ? [response.run.id, response.run.userId] : undefined,
+        runs,
+      );
+      const workflows = createClient(
+        WorkflowsService,
+        createGrpcTransport({ baseUrl, interceptors: [track, trackRuns] }),
+      );
       const cleanUp = async () => {
+        await deleteRuns(workflows, runs, context.operationTimeoutMs);
         await deleteThreads(threadsHandle.client.threads, created);
         await threadsHandle.reset();
       };
       return {
         client: {
-          workflows: createClient(WorkflowsService, createGrpcTransport({ baseUrl, interceptors: [track] })),
+          workflows,
           threads: threadsHandle.client.threads,
           platform: threadsHandle.client.platform,
         },

@@ -78,4 +78,19 @@ describe("workflows service", () => {
     expect(missing.code).toBe(Code.NotFound);
     expect(missing.rawMessage).toMatch(/^run .* not found$/);
   });
+
+  test("a finished run can be deleted once; then it is not found", async ({ clients }) => {
+    const owner = id("ada");
+    const { tenant } = await clients.app.platform.createTenant({ name: id("umbrella"), ownerUserId: owner });
+    const { run } = await clients.app.workflows.startOnboarding({ tenantId: tenant?.id, userId: owner });
+    const done = await settled(clients.app, run?.id ?? "");
+    await clients.app.workflows.deleteRun({ runId: done.id });
+    expect((await failure(clients.app.workflows.getRun({ runId: done.id }))).code).toBe(Code.NotFound);
+    const again = await failure(clients.app.workflows.deleteRun({ runId: done.id }));
+    expect(again.code).toBe(Code.NotFound);
+    expect(again.rawMessage).toBe(`run ${done.id} not found`);
+    expect((await failure(clients.app.workflows.deleteRun({ runId: "nope" }))).code).toBe(
+      Code.InvalidArgument,
+    );
+  });
 });

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file workflows/v1/workflows.proto.
  */
 export const file_workflows_v1_workflows: GenFile = /*@__PURE__*/
-  fileDesc("Chx3b3JrZmxvd3MvdjEvd29ya2Zsb3dzLnByb3RvEgx3b3JrZmxvd3MudjEifgoDUnVuEgoKAmlkGAEgASgJEhEKCXRlbmFudF9pZBgCIAEoCRIPCgd1c2VyX2lkGAMgASgJEiUKBXN0YXRlGAQgASgOMhYud29ya2Zsb3dzLnYxLlJ1blN0YXRlEhEKCXRocmVhZF9pZBgFIAEoCRINCgVlcnJvchgGIAEoCSI8ChZTdGFydE9uYm9hcmRpbmdSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJIjkKF1N0YXJ0T25ib2FyZGluZ1Jlc3BvbnNlEh4KA3J1bhgBIAEoCzIRLndvcmtmbG93cy52MS5SdW4iHwoNR2V0UnVuUmVxdWVzdBIOCgZydW5faWQYASABKAkiMAoOR2V0UnVuUmVzcG9uc2USHgoDcnVuGAEgASgLMhEud29ya2Zsb3dzLnYxLlJ1biprCghSdW5TdGF0ZRIZChVSVU5fU1RBVEVfVU5TUEVDSUZJRUQQABIVChFSVU5fU1RBVEVfUlVOTklORxABEhcKE1JVTl9TVEFURV9DT01QTEVURUQQAhIUChBSVU5fU1RBVEVfRkFJTEVEEAMytwEKEFdvcmtmbG93c1NlcnZpY2USXgoPU3RhcnRPbmJvYXJkaW5nEiQud29ya2Zsb3dzLnYxLlN0YXJ0T25ib2FyZGluZ1JlcXVlc3QaJS53b3JrZmxvd3MudjEuU3RhcnRPbmJvYXJkaW5nUmVzcG9uc2USQwoGR2V0UnVuEhsud29ya2Zsb3dzLnYxLkdldFJ1blJlcXVlc3QaHC53b3JrZmxvd3MudjEuR2V0UnVuUmVzcG9uc2ViBnByb3RvMw");
+  fileDesc("Chx3b3JrZmxvd3MvdjEvd29ya2Zsb3dzLnByb3RvEgx3b3JrZmxvd3MudjEifgoDUnVuEgoKAmlkGAEgASgJEhEKCXRlbmFudF9pZBgCIAEoCRIPCgd1c2VyX2lkGAMgASgJEiUKBXN0YXRlGAQgASgOMhYud29ya2Zsb3dzLnYxLlJ1blN0YXRlEhEKCXRocmVhZF9pZBgFIAEoCRINCgVlcnJvchgGIAEoCSI8ChZTdGFydE9uYm9hcmRpbmdSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJIjkKF1N0YXJ0T25ib2FyZGluZ1Jlc3BvbnNlEh4KA3J1bhgBIAEoCzIRLndvcmtmbG93cy52MS5SdW4iHwoNR2V0UnVuUmVxdWVzdBIOCgZydW5faWQYASABKAkiMAoOR2V0UnVuUmVzcG9uc2USHgoDcnVuGAEgASgLMhEud29ya2Zsb3dzLnYxLlJ1biIiChBEZWxldGVSdW5SZXF1ZXN0Eg4KBnJ1bl9pZBgBIAEoCSITChFEZWxldGVSdW5SZXNwb25zZSprCghSdW5TdGF0ZRIZChVSVU5fU1RBVEVfVU5TUEVDSUZJRUQQABIVChFSVU5fU1RBVEVfUlVOTklORxABEhcKE1JVTl9TVEFURV9DT01QTEVURUQQAhIUChBSVU5fU1RBVEVfRkFJTEVEEAMyhQIKEFdvcmtmbG93c1NlcnZpY2USXgoPU3RhcnRPbmJvYXJkaW5nEiQud29ya2Zsb3dzLnYxLlN0YXJ0T25ib2FyZGluZ1JlcXVlc3QaJS53b3JrZmxvd3MudjEuU3RhcnRPbmJvYXJkaW5nUmVzcG9uc2USQwoGR2V0UnVuEhsud29ya2Zsb3dzLnYxLkdldFJ1blJlcXVlc3QaHC53b3JrZmxvd3MudjEuR2V0UnVuUmVzcG9uc2USTAoJRGVsZXRlUnVuEh4ud29ya2Zsb3dzLnYxLkRlbGV0ZVJ1blJlcXVlc3QaHy53b3JrZmxvd3MudjEuRGVsZXRlUnVuUmVzcG9uc2ViBnByb3RvMw");
 
 /**
  * @generated from message workflows.v1.Run
@@ -132,6 +132,36 @@ export const GetRunResponseSchema: GenMessage<GetRunResponse> = /*@__PURE__*/
   messageDesc(file_workflows_v1_workflows, 4);
 
 /**
+ * @generated from message workflows.v1.DeleteRunRequest
+ */
+export type DeleteRunRequest = Message<"workflows.v1.DeleteRunRequest"> & {
+  /**
+   * @generated from field: string run_id = 1;
+   */
+  runId: string;
+};
+
+/**
+ * Describes the message workflows.v1.DeleteRunRequest.
+ * Use `create(DeleteRunRequestSchema)` to create a new message.
+ */
+export const DeleteRunRequestSchema: GenMessage<DeleteRunRequest> = /*@__PURE__*/
+  messageDesc(file_workflows_v1_workflows, 5);
+
+/**
+ * @generated from message workflows.v1.DeleteRunResponse
+ */
+export type DeleteRunResponse = Message<"workflows.v1.DeleteRunResponse"> & {
+};
+
+/**
+ * Describes the message workflows.v1.DeleteRunResponse.
+ * Use `create(DeleteRunResponseSchema)` to create a new message.
+ */
+export const DeleteRunResponseSchema: GenMessage<DeleteRunResponse> = /*@__PURE__*/
+  messageDesc(file_workflows_v1_workflows, 6);
+
+/**
  * @generated from enum workflows.v1.RunState
  */
 export enum RunState {
@@ -183,6 +213,16 @@ export const WorkflowsService: GenService<{
     methodKind: "unary";
     input: typeof GetRunRequestSchema;
     output: typeof GetRunResponseSchema;
+  },
+  /**
+   * Deletes a run that has completed or failed; a running one is refused (FAILED_PRECONDITION).
+   *
+   * @generated from rpc workflows.v1.WorkflowsService.DeleteRun
+   */
+  deleteRun: {
+    methodKind: "unary";
+    input: typeof DeleteRunRequestSchema;
+    output: typeof DeleteRunResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_workflows_v1_workflows, 0);
