@@ -1,6 +1,8 @@
 import pg from "pg";
 import type { DependencyContext } from "../dependency.js";
 import { errorText, TestSupportError } from "../errors.js";
+import { type Heartbeat, leaseText, startHeartbeat } from "../lease/lease.js";
+import { registerSchemaLease, type SchemaLease } from "../lease/postgres-lease.js";
 import { scrub } from "../redact.js";
 import type { Migration } from "./migrations.js";
 import { installReset, quoteIdent, runReset } from "./reset-sql.js";
@@ -26,6 +28,8 @@ export interface LiveOptions {
   readonly migrations: readonly Migration[];
   /** Throws when the database the server chose may not be cleaned up; runs before anything is created. */
   readonly assertDatabase: (database: string) => void;
+  /** The lease the schemas are registered under, so a sweep removes them if this process dies. */
+  readonly lease: { readonly holder: string; readonly ms: number };
 }
 
 /** A pool on a real server with the environment's schema, reset and close. */
@@ -154,6 +158,23 @@ export async function openLivePool(options: LiveOptions, context: DependencyCont
   const dropSchemas = () =>
     pool.query(`drop schema if exists ${quoteIdent(schema)}, ${quoteIdent(ctl)} cascade`);
 
+  // Registered before the schemas exist, so there is no moment a crash could leave them unregistered.
+  let lease: SchemaLease;
+  try {
+    lease = await registerSchemaLease(pool, schema, options.lease.holder, options.lease.ms);
+  } catch (error) {
+    return fail(error, "registering the lease of its schema");
+  }
+  const heartbeat: Heartbeat = startHeartbeat(options.lease.ms, () => lease.renew());
+  const leftBehind = (error: unknown) =>
+    new TestSupportError(
+      "CLOSE_FAILED",
+      `postgres at ${target} did not drop schemas ${schema} and ${ctl} in database ${database} (${tell(error)}). ` +
+        `They are registered under a lease that expires ${leaseText(options.lease.ms)} after this process stopped renewing it; ` +
+        "then `pnpm test:integration sweep` drops them (`--dry-run` lists them first).",
+      { cause: error },
+    );
+
   /** Creates the schema, runs every migration in it and installs the reset; bounded by the set-up bound. */
   const build = async (bound: number) => {
     const client = (await connect()) as TrackedClient;
@@ -194,8 +215,12 @@ export async function openLivePool(options: LiveOptions, context: DependencyCont
   try {
     await build(context.setupTimeoutMs);
   } catch (error) {
-    // Nothing is left behind: the schemas go whether the migrations failed or the bound passed.
-    await dropSchemas().catch(() => {});
+    // Nothing is left behind: the schemas go whether the migrations failed or the bound passed (and if
+    // this drop fails too, the lease stops being renewed and a sweep drops them).
+    heartbeat.stop();
+    await dropSchemas()
+      .then(() => lease.release())
+      .catch(() => {});
     return fail(error, `applying the migrations in schema ${schema}`);
   }
 
@@ -253,9 +278,16 @@ export async function openLivePool(options: LiveOptions, context: DependencyCont
       }
     },
     async close() {
+      // From here the lease only runs out: if the drop below fails or stalls, a sweep finishes the job.
+      heartbeat.stop();
       try {
         for (const client of [...checkedOut]) client.release(new Error("environment closed"));
-        await dropSchemas();
+        try {
+          await dropSchemas();
+        } catch (error) {
+          throw leftBehind(error);
+        }
+        await lease.release().catch(() => {});
       } finally {
         entry.pools--;
         await pool.end();
