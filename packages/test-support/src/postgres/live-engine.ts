@@ -97,6 +97,32 @@ export async function openLivePool(options: LiveOptions, context: DependencyCont
       { cause: error },
     );
 
+  // A query the server never answers ends at pg's query_timeout; say which dependency and which bound.
+  const stalled = (error: unknown) =>
+    errorText(error) === "Query read timeout"
+      ? new TestSupportError(
+          "OPERATION_TIMEOUT",
+          `postgres dependency "${context.name}" did not answer a query within ${context.operationTimeoutMs + 1000} ms at ${target} ` +
+            `(schema ${schema}). The server stopped answering or something holds a lock; raise the bound with ` +
+            "operationTimeoutMs / INTEGRATION_OPERATION_TIMEOUT_MS only if the query is legitimately slow.",
+          { cause: error },
+        )
+      : error;
+  const bounded = <T extends { query: (...args: never[]) => unknown }>(target: T): T => {
+    const query = target.query.bind(target) as (...args: unknown[]) => unknown;
+    (target as unknown as { query: unknown }).query = (...args: unknown[]) => {
+      const result = query(...args);
+      return result instanceof Promise
+        ? result.catch((error: unknown) => {
+            throw stalled(error);
+          })
+        : result;
+    };
+    return target;
+  };
+  bounded(pool);
+  const boundedClients = new WeakSet<object>();
+
   // Clients the suite has checked out and not released, so a reset can take them back.
   const checkedOut = new Set<TrackedClient>();
   const connect = pool.connect.bind(pool) as () => Promise<TrackedClient>;
@@ -106,6 +132,10 @@ export async function openLivePool(options: LiveOptions, context: DependencyCont
       client = await connect();
     } catch (error) {
       throw (error as { code?: string }).code === "53300" ? exhausted(error) : error;
+    }
+    if (!boundedClients.has(client)) {
+      boundedClients.add(client);
+      bounded(client);
     }
     checkedOut.add(client);
     const release = client.release.bind(client);
