@@ -188,10 +188,24 @@ export async function openLivePool(options: LiveOptions, context: DependencyCont
   const dropSchemas = () =>
     pool.query(`drop schema if exists ${quoteIdent(schema)}, ${quoteIdent(ctl)} cascade`);
 
+  // The heartbeat runs beside the tests: its clients are not the suite's, so a reset never takes them back.
+  const leaseDb = {
+    query: async (text: string, values?: unknown[]) => {
+      const client = await connect();
+      try {
+        const result = await client.query(text, values);
+        client.release();
+        return result;
+      } catch (error) {
+        client.release(error as Error);
+        throw error;
+      }
+    },
+  } as unknown as Pick<pg.Pool, "query">;
   // Registered before the schemas exist, so there is no moment a crash could leave them unregistered.
   let lease: SchemaLease;
   try {
-    lease = await registerSchemaLease(pool, schema, options.lease.holder, options.lease.ms);
+    lease = await registerSchemaLease(leaseDb, schema, options.lease.holder, options.lease.ms);
   } catch (error) {
     return fail(error, "registering the lease of its schema");
   }
