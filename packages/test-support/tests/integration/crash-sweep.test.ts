@@ -166,4 +166,57 @@ describeInModes(["cluster"], "a run killed mid-run", () => {
       keys.disconnect();
     }
   });
+
+  it("leaves alone what an expired lease names when it is not an environment's schema or prefix", {
+    timeout: 60_000,
+  }, async () => {
+    const databaseUrl = variable("TEST_SUPPORT_DATABASE_URL");
+    const redisUrl = variable("REDIS_URL");
+    const db = new pg.Client({ connectionString: databaseUrl });
+    await db.connect();
+    const keys = new Redis(redisUrl);
+    const marker = `sweep-foreign-${ulid().toLowerCase()}`;
+    const foreignPrefix = `${marker}:`;
+    try {
+      // Rows and entries no environment writes: an expired lease naming public, and a prefix of someone else's.
+      await db.query("create schema if not exists test_support_leases");
+      await db.query(
+        `create table if not exists test_support_leases.schemas (schema_name text primary key, holder text not null,
+         created_at timestamptz not null default now(), expires_at timestamptz not null)`,
+      );
+      await db.query(
+        "insert into test_support_leases.schemas (schema_name, holder, expires_at) values ('public', $1, now() - interval '1 hour')",
+        [marker],
+      );
+      await keys.set(`${foreignPrefix}k`, "1");
+      await keys.hset("it:leases", foreignPrefix, marker);
+      const lines: string[] = [];
+      const { ok } = await sweep(
+        [
+          { kind: "postgres", url: databaseUrl, source: "TEST_SUPPORT_DATABASE_URL" },
+          { kind: "redis", url: redisUrl, source: "REDIS_URL" },
+        ],
+        { dryRun: false, timeoutMs: 10_000 },
+        (line) => lines.push(line),
+      );
+      expect(ok).toBe(false);
+      const report = lines.join("\n");
+      expect(report).toContain(
+        "could not remove schemas public, public_ctl: not an environment's schema name; left alone",
+      );
+      expect(report).toContain(
+        `could not remove keys ${foreignPrefix}*: not an environment's key prefix; left alone`,
+      );
+      expect((await db.query("select 1 from pg_namespace where nspname = 'public'")).rowCount).toBe(1);
+      expect(await keys.get(`${foreignPrefix}k`)).toBe("1");
+    } finally {
+      await db.query("delete from test_support_leases.schemas where schema_name = 'public' and holder = $1", [
+        marker,
+      ]);
+      await keys.hdel("it:leases", foreignPrefix);
+      await keys.del(`${foreignPrefix}k`);
+      await db.end();
+      keys.disconnect();
+    }
+  });
 });
