@@ -4,7 +4,7 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { isTestSupportError } from "../errors.js";
-import { INTEGRATION_MODES, type IntegrationMode } from "../mode.js";
+import { INTEGRATION_MODE_VARIABLE, INTEGRATION_MODES, type IntegrationMode } from "../mode.js";
 import { planRun, readVarsFile } from "./plan.js";
 
 const folder = mkdtempSync(join(tmpdir(), "plan-properties-"));
@@ -49,7 +49,7 @@ describe("the runner's options, for any combination", () => {
           }
           const expected = (flag ?? variable ?? "repo") as IntegrationMode;
           expect(plan?.mode).toBe(expected);
-          expect(plan?.env.INTEGRATION_MODE).toBe(expected);
+          expect(plan?.env[INTEGRATION_MODE_VARIABLE]).toBe(expected);
           expect(plan?.turboArgs.includes("--force")).toBe(expected === "cluster");
         },
       ),
