@@ -6,6 +6,7 @@ import { errorText } from "../errors.js";
 import type { SweepReport } from "../lease/lease.js";
 import { sweepOpenFga } from "../lease/openfga-lease.js";
 import { sweepPostgres } from "../lease/postgres-lease.js";
+import { sweepProcesses } from "../lease/process-lease.js";
 import { sweepRedis } from "../lease/redis-lease.js";
 import { ambiguousUserinfo, redactTarget } from "../redact.js";
 
@@ -77,19 +78,20 @@ async function sweepOne(
 /** Sweeps every target and prints what it removed (or would remove); false when anything failed. */
 export async function sweep(
   targets: readonly SweepTarget[],
-  options: { dryRun: boolean; timeoutMs: number },
+  options: { dryRun: boolean; timeoutMs: number; processLeases?: string },
   print: (line: string) => void,
 ): Promise<{ ok: boolean; reports: SweepReport[] }> {
   const verb = options.dryRun ? "would remove" : "removed";
-  if (targets.length === 0) {
+  const processes = options.processLeases ? [sweepProcesses(options.processLeases, options)] : [];
+  if (targets.length === 0 && processes.length === 0) {
     print(
       "[sweep] no server to sweep: set the cluster variables (--vars-file .env.integration) or name servers with --postgres, --redis, --openfga.",
     );
     return { ok: true, reports: [] };
   }
   const reports: SweepReport[] = [];
-  for (const target of targets) {
-    const report = await sweepOne(target, options);
+  for (const target of [...processes, ...targets]) {
+    const report = "kind" in target ? await sweepOne(target, options) : target;
     reports.push(report);
     print(`[sweep] ${report.server}`);
     for (const object of report.expired)

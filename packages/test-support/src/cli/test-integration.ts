@@ -5,6 +5,7 @@ import { dirname, join } from "node:path";
 import { Command, Option } from "commander";
 import type { EnvironmentVariables } from "../dependency.js";
 import { isTestSupportError, TestSupportError } from "../errors.js";
+import { processLeaseDir } from "../lease/process-lease.js";
 import { INTEGRATION_MODES, type IntegrationMode } from "../mode.js";
 import { resolveArtifactsDir } from "../telemetry.js";
 import { loadPackageDeclarations, type PackageDeclaration } from "./declarations.js";
@@ -459,7 +460,11 @@ program
         targets = sweepTargetsOf(declarations, env);
       }
       const timeoutMs = Number(env.INTEGRATION_OPERATION_TIMEOUT_MS) || 10_000;
-      const { ok } = await sweep(targets, { dryRun: options.dryRun, timeoutMs }, (line) => console.log(line));
+      const { ok } = await sweep(
+        targets,
+        { dryRun: options.dryRun, timeoutMs, processLeases: processLeaseDir(env) },
+        (line) => console.log(line),
+      );
       process.exitCode = ok ? EXIT.passed : EXIT.failed;
     },
   );
