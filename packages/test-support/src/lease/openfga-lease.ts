@@ -195,11 +195,13 @@ export async function sweepOpenFga(
       }
       const match = HOLDER.exec(leases[0]?.key.user ?? "");
       const holder = match ? `run ${match[1]}, pid ${match[2]}` : "";
-      const object = `store ${storeId}`;
       if (!STORE_ID.test(storeId)) {
-        failed.push({ object, error: "not a store id; left alone" });
+        failed.push({ object: `store ${storeId}`, error: "not a store id; left alone" });
         continue;
       }
+      // A store its environment deleted before the lease tuple could go: only the tuple is left to remove.
+      const found = await request(server, "GET", `/stores/${storeId}`, undefined, [200, 404]);
+      const object = `store ${storeId}${found.status === 404 ? " (already gone; its lease tuple)" : ""}`;
       if (options.dryRun) {
         expired.push({ object, holder });
         continue;
