@@ -268,12 +268,22 @@ export async function openLivePool(options: LiveOptions, context: DependencyCont
     return fail(error, `applying the migrations in schema ${schema}`);
   }
 
+  /**
+   * Ends a client the suite still holds. A query still running on it (a pool.query the test did not await)
+   * releases it again when it ends; the client is destroyed, never handed out again, so that second release
+   * is made a no-op instead of pg-pool's uncaught "Release called on client which has already been released".
+   */
+  const takeBack = (client: TrackedClient, why: string) => {
+    client.release(new Error(why));
+    client.release = () => {};
+  };
+
   const resetOnce = async () => {
     // Clients a test did not release: end them (a real test process would have closed their sockets).
     const leftover: number[] = [];
     for (const client of [...checkedOut]) {
       if (client.processID) leftover.push(client.processID);
-      client.release(new Error("reset took back a client the test did not release"));
+      takeBack(client, "reset took back a client the test did not release");
     }
     const client = await tracked();
     try {
@@ -325,7 +335,7 @@ export async function openLivePool(options: LiveOptions, context: DependencyCont
       // From here the lease only runs out: if the drop below fails or stalls, a sweep finishes the job.
       heartbeat.stop();
       try {
-        for (const client of [...checkedOut]) client.release(new Error("environment closed"));
+        for (const client of [...checkedOut]) takeBack(client, "environment closed");
         try {
           await dropSchemas();
         } catch (error) {

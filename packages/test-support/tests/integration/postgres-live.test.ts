@@ -48,6 +48,23 @@ describeInModes(["cluster"], "postgres on a real server", () => {
     expect(JSON.stringify(telemetry.events)).not.toContain("Sekr3tPassw0rd");
   });
 
+  it("resets while a query the test did not await is still running, without an uncaught error", async () => {
+    await using env = await open(
+      { db: postgres({ migrations, urlEnv: "TEST_SUPPORT_DATABASE_URL" }) },
+      shared(),
+    );
+    const db = env.clients.db as PostgresClient;
+    // Not awaited, as a test that forgot an await would leave it; the reset ends its session.
+    const forgotten = db.query("select pg_sleep(1)").then(
+      () => "finished",
+      () => "ended by the reset",
+    );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await env.reset();
+    expect(await forgotten).toBe("ended by the reset");
+    expect((await db.query("select count(*)::int as n from accounts")).rows).toEqual([{ n: 0 }]);
+  });
+
   it("puts every pooled connection in the environment's schema", async () => {
     await using env = await open(
       { db: postgres({ migrations, urlEnv: "TEST_SUPPORT_DATABASE_URL" }) },
