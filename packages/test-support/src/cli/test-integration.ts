@@ -412,7 +412,8 @@ async function run(options: CliOptions): Promise<number> {
     say(`shard ${options.shard} holds no test file (more shards than files): nothing to run.`);
     return turbo.status === 0 ? EXIT.passed : EXIT.failed;
   }
-  if (options.recordTimings && turbo.status === 0) recordTimings(root, plan.mode, artifacts, suites);
+  // A failed test still took its time: record whatever JUnit the run wrote.
+  if (options.recordTimings) recordTimings(root, plan.mode, artifacts, suites);
   // A shard may hold only suites another mode runs; it ran when it reported them as not run.
   if (total.passed + total.failed === 0 && !(shard && total.skipped > 0)) {
     complain(`no integration test ran in ${plan.mode} mode; check each package's test:integration script.`);
