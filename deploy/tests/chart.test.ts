@@ -203,6 +203,12 @@ describe("helm template", () => {
     expect(stderr).toContain(message);
   });
 
+  it("refuses a missing mode with Helm's default Kubernetes version too, before anything else", () => {
+    const result = helm(bin, ["template", "it", chart]);
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain("mode is required: set it to repo, local or cluster");
+  });
+
   it("accepts cluster mode once every variable is provided, from config, an existing ConfigMap or Secret", () => {
     const { status, stderr } = render([
       ...cluster,
