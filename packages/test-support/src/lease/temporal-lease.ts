@@ -76,7 +76,12 @@ export async function registerWorkflowLease(
     renew,
     async release() {
       await chain.catch(() => {});
-      await bound("lease release", () => client.workflow.getHandle(leaseId).terminate("released"));
+      try {
+        await bound("lease release", () => client.workflow.getHandle(leaseId).terminate("released"));
+      } catch (error) {
+        // Already timed out (renewals failed for a whole lease): the sweep deletes it and finds nothing running.
+        if ((error as Error).name !== "WorkflowNotFoundError") throw error;
+      }
     },
   };
 }
