@@ -3,10 +3,7 @@ import type { Dependency, DependencyContext, DependencyHandle } from "../depende
 import { TestSupportError } from "../errors.js";
 import { redactTarget, secretsOf } from "../redact.js";
 import { readUrlVariable } from "../variables.js";
-import { openLivePool } from "./live-engine.js";
 import { type Migration, readMigrations } from "./migrations.js";
-import { openPgMemPool } from "./pg-mem-engine.js";
-import { openPglitePool, pgliteSnapshot } from "./pglite-engine.js";
 import { assertCleanupAllowed } from "./safety.js";
 
 /** The engines repo mode (and local mode, for now) can run. */
@@ -128,10 +125,13 @@ export function postgres(options: PostgresOptions): Dependency<PostgresClient> {
   const double = async (context: DependencyContext): Promise<DependencyHandle<PostgresClient>> => {
     const list = await loadMigrations();
     const describe = `postgres dependency "${context.name}" (${engine}, ${context.mode} mode)`;
+    // Each engine's libraries load when a suite first builds it, never at import.
     if (engine === "pg-mem") {
+      const { openPgMemPool } = await import("./pg-mem-engine.js");
       const memory = openPgMemPool(list);
       return { client: memory.pool, implementation: "pg-mem", target: "in-process", ...lifecycle(memory) };
     }
+    const { openPglitePool, pgliteSnapshot } = await import("./pglite-engine.js");
     const snapshot = await pgliteSnapshot(list, context.env);
     const session = await openPglitePool(snapshot, {
       describe,
@@ -165,6 +165,7 @@ export function postgres(options: PostgresOptions): Dependency<PostgresClient> {
         assertCleanupAllowed({ database: named, target, urlEnv: options.urlEnv, allowNonTestDatabase });
       const list = await loadMigrations();
       const schema = schemaNameFor(context.service, context.name, context.instanceId);
+      const { openLivePool } = await import("./live-engine.js");
       const live = await openLivePool(
         {
           connectionString: raw,
