@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { compareRatios, computeRatios, summarize } from "../bench/suite/stats.js";
+import { compareRatios, computeRatios, medianRatios, summarize } from "../bench/suite/stats.js";
 
 describe("bench summaries", () => {
   it("median of odd and even counts, p95 by nearest rank", () => {
@@ -31,6 +31,10 @@ describe("the CI guard", () => {
     { id: "import", value: 0.2 },
     { id: "reset", value: 2 },
   ];
+  const thresholds = new Map([
+    ["import", 1.5],
+    ["reset", 1.5],
+  ]);
 
   it("fails a ratio that grew beyond the threshold, and never one that shrank", () => {
     const { verdicts, missing } = compareRatios(
@@ -39,7 +43,7 @@ describe("the CI guard", () => {
         { id: "reset", value: 0.5 },
       ],
       baseline,
-      1.5,
+      thresholds,
     );
     expect(missing).toEqual([]);
     expect(verdicts.map((v) => [v.id, v.regressed])).toEqual([
@@ -56,20 +60,53 @@ describe("the CI guard", () => {
         { id: "reset", value: 2.9 },
       ],
       baseline,
-      1.5,
+      thresholds,
     );
     expect(verdicts.some((v) => v.regressed)).toBe(false);
   });
 
   it("reports a baseline ratio the run did not measure, and a new one without a verdict", () => {
-    const { verdicts, missing } = compareRatios([{ id: "new", value: 1 }], baseline, 1.5);
+    const { verdicts, missing } = compareRatios([{ id: "new", value: 1 }], baseline, thresholds);
     expect(missing).toEqual(["import", "reset"]);
     expect(verdicts).toEqual([
-      { id: "new", baseline: undefined, current: 1, change: undefined, regressed: false },
+      {
+        id: "new",
+        baseline: undefined,
+        current: 1,
+        threshold: undefined,
+        change: undefined,
+        regressed: false,
+      },
     ]);
   });
 
+  it("shows a ratio without a threshold and never fails on it", () => {
+    const { verdicts, missing } = compareRatios(
+      [{ id: "reset", value: 20 }],
+      baseline,
+      new Map([["import", 1.5]]),
+    );
+    expect(verdicts[0]?.change).toBe(10);
+    expect(verdicts[0]?.regressed).toBe(false);
+    expect(missing).toEqual(["import"]);
+  });
+
   it("refuses a threshold that would fail on any noise", () => {
-    expect(() => compareRatios([], baseline, 1)).toThrow(/above 1/);
+    expect(() => compareRatios([], baseline, new Map([["import", 1]]))).toThrow(/above 1/);
+  });
+
+  it("a baseline of several runs takes each ratio's median", () => {
+    const runs = [
+      [{ id: "a", value: 1 }],
+      [
+        { id: "a", value: 3 },
+        { id: "b", value: 5 },
+      ],
+      [{ id: "a", value: 2 }],
+    ];
+    expect(medianRatios(runs)).toEqual([
+      { id: "a", value: 2 },
+      { id: "b", value: 5 },
+    ]);
   });
 });

@@ -1,8 +1,9 @@
 // `pnpm bench [--quick] [--check] [--write-baseline] [--modes repo,local,cluster]`: what a test file
 // pays to start and what each dependency costs per test, measured side by side in one run, written to
 // bench/results/latest.json and latest.md. With --check it compares the run's guarded ratios with
-// bench/results/baseline.json and exits 1 when one grew beyond the threshold (ratios only: absolute
-// times on a shared machine move with its load).
+// bench/results/baseline.json and exits 1 when one grew beyond its threshold (ratios only: absolute
+// times on a shared machine move with its load). `--baseline-of a.json,b.json,...` measures nothing: it
+// writes baseline.json as each ratio's median over those results files.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
@@ -12,6 +13,7 @@ import { parseArgs } from "node:util";
 import {
   compareRatios,
   computeRatios,
+  medianRatios,
   type RatioDefinition,
   type RatioValue,
   type RatioVerdict,
@@ -28,13 +30,30 @@ const { values: args } = parseArgs({
     "write-baseline": { type: "boolean", default: false },
     modes: { type: "string" },
     out: { type: "string", default: join(root, "bench/results") },
-    threshold: { type: "string" },
+    "baseline-of": { type: "string" },
     reps: { type: "string" },
   },
 });
 const quick = args.quick === true;
-/** How much a guarded ratio may grow over its baseline before --check fails (see bench/results/README.md). */
-const THRESHOLD = Number(args.threshold ?? 1.5);
+const outDir = resolve(args.out as string);
+const baselinePath = join(outDir, "baseline.json");
+
+if (args["baseline-of"]) {
+  const files = args["baseline-of"].split(",").map((file) => resolve(file));
+  const runs = files.map(
+    (file) => JSON.parse(readFileSync(file, "utf8")) as { ratios: RatioValue[]; machine: unknown },
+  );
+  mkdirSync(outDir, { recursive: true });
+  const baseline = {
+    date: new Date().toISOString(),
+    of: files.length,
+    machines: runs.map((run) => run.machine),
+    ratios: medianRatios(runs.map((run) => run.ratios)),
+  };
+  writeFileSync(baselinePath, `${JSON.stringify(baseline, null, 2)}\n`);
+  console.log(`[bench] wrote ${baselinePath}: the median of each ratio over ${files.length} runs`);
+  process.exit(0);
+}
 
 // --- Per-file import: a fresh Node process per sample, importing the built package as a suite does ---
 
@@ -218,6 +237,14 @@ for (const [mode, result] of envResults) {
 }
 const medians = new Map([...metrics].map(([id, summary]) => [id, summary.median]));
 
+/**
+ * How far a guarded ratio may grow over the baseline (bench/results/README.md says how they were chosen):
+ * an import ratio moved up to 1.7× between runs of the same code, and loading one more kind's library
+ * eagerly multiplies it by 4 or more; the set-up and whole-test ratios moved up to 1.3×.
+ */
+const IMPORT_THRESHOLD = 3;
+const SETUP_THRESHOLD = 2;
+
 /** The ratios CI guards: each catches one way start-up or per-test cost can regress. */
 const GUARDED: RatioDefinition[] = [
   {
@@ -225,31 +252,38 @@ const GUARDED: RatioDefinition[] = [
     numerator: "import:postgres+redis",
     denominator: "import:reference",
     why: "a postgres + redis suite loads another kind's libraries at import",
+    threshold: IMPORT_THRESHOLD,
   },
   {
     id: "import every kind / reference",
     numerator: "import:every-kind",
     denominator: "import:reference",
     why: "the index or a builder loads a library before a suite builds its environment",
+    threshold: IMPORT_THRESHOLD,
   },
   {
     id: "import @org/platform/testing / reference",
     numerator: "import:platform-testing",
     denominator: "import:reference",
     why: "a service's testing export loads what only its live mode or another kind needs",
+    threshold: IMPORT_THRESHOLD,
   },
   {
     id: "first set-up postgres+redis / reference",
     numerator: "first-setup:postgres+redis",
     denominator: "import:reference",
     why: "building a postgres + redis environment loads more than its two kinds",
+    threshold: SETUP_THRESHOLD,
   },
-  // Only figures of a millisecond or more: below that, timer resolution and one GC pause decide the median.
+  // In-process figures of a millisecond or more only: below that, timer resolution and one GC pause decide
+  // the median. A reset and the OpenFGA set-up are shown, not guarded: with --quick's few samples on the
+  // loaded machine they moved 4× and 2× between runs of the same code.
   {
     id: "repo set-up postgres (PGlite) / calibration",
     numerator: "repo:setup:postgres (PGlite)",
     denominator: "repo:calibration",
     why: "a PGlite environment got slower to build",
+    threshold: SETUP_THRESHOLD,
   },
   {
     id: "repo reset postgres (PGlite) / calibration",
@@ -268,17 +302,21 @@ const GUARDED: RatioDefinition[] = [
     numerator: "repo:whole-test",
     denominator: "repo:calibration",
     why: "a postgres + redis test got slower",
+    threshold: SETUP_THRESHOLD,
   },
 ];
 const ratios = computeRatios(GUARDED, medians);
 
-const outDir = resolve(args.out as string);
 mkdirSync(outDir, { recursive: true });
-const baselinePath = join(outDir, "baseline.json");
-const baseline: { ratios: RatioValue[]; threshold?: number } | undefined = existsSync(baselinePath)
+const baseline: { ratios: RatioValue[] } | undefined = existsSync(baselinePath)
   ? JSON.parse(readFileSync(baselinePath, "utf8"))
   : undefined;
-const comparison = baseline ? compareRatios(ratios, baseline.ratios, THRESHOLD) : undefined;
+const thresholds = new Map(
+  GUARDED.flatMap((definition) =>
+    definition.threshold ? [[definition.id, definition.threshold] as const] : [],
+  ),
+);
+const comparison = baseline ? compareRatios(ratios, baseline.ratios, thresholds) : undefined;
 
 function version(name: string): string {
   for (const dir of [packageDir, root]) {
@@ -316,15 +354,15 @@ const results = {
   notRun,
   ratios,
   guard: comparison
-    ? { threshold: THRESHOLD, verdicts: comparison.verdicts, missing: comparison.missing }
-    : { threshold: THRESHOLD, note: "no baseline.json: nothing to compare" },
+    ? { verdicts: comparison.verdicts, missing: comparison.missing }
+    : { note: "no baseline.json: nothing to compare" },
 };
 writeFileSync(join(outDir, "latest.json"), `${JSON.stringify(results, null, 2)}\n`);
 writeFileSync(join(outDir, "latest.md"), markdown());
 if (args["write-baseline"]) {
   writeFileSync(
     baselinePath,
-    `${JSON.stringify({ date: results.date, threshold: THRESHOLD, machine: results.machine, ratios }, null, 2)}\n`,
+    `${JSON.stringify({ date: results.date, of: 1, machines: [results.machine], ratios }, null, 2)}\n`,
   );
 }
 process.stdout.write(markdown());
@@ -337,12 +375,12 @@ if (args.check) {
   const regressed = comparison.verdicts.filter((verdict) => verdict.regressed);
   for (const verdict of regressed) {
     console.error(
-      `[bench] ${verdict.id} regressed: ${fmtRatio(verdict.current)} against ${fmtRatio(verdict.baseline)} in the baseline (${verdict.change?.toFixed(2)}×, threshold ${THRESHOLD}×)`,
+      `[bench] ${verdict.id} regressed: ${fmtRatio(verdict.current)} against ${fmtRatio(verdict.baseline)} in the baseline (${verdict.change?.toFixed(2)}×, threshold ${verdict.threshold}×)`,
     );
   }
   for (const id of comparison.missing) console.error(`[bench] ${id} is in the baseline but was not measured`);
   if (regressed.length > 0 || comparison.missing.length > 0) process.exit(1);
-  console.error(`[bench] ${comparison.verdicts.length} guarded ratios within ${THRESHOLD}× of the baseline`);
+  console.error(`[bench] ${thresholds.size} guarded ratios within their thresholds of the baseline`);
 }
 
 // --- Markdown ---
@@ -396,23 +434,24 @@ function markdown(): string {
     `| a whole test (postgres + redis: 20 inserts, 5 selects, 15 key commands, reset) | ${modes.map((mode) => `${ms(metrics.get(`${mode}:whole-test`))} | –`).join(" | ")} |`,
     `| calibration (a fixed CPU workload) | ${modes.map((mode) => `${ms(metrics.get(`${mode}:calibration`))} | –`).join(" | ")} |`,
     "",
-    `## Guarded ratios (--check fails when one grows more than ${THRESHOLD}× over bench/results/baseline.json)`,
+    "## Ratios (--check fails when a guarded one grows past its threshold over bench/results/baseline.json)",
     "",
-    "| ratio | baseline | this run | change | catches |",
-    "| --- | --- | --- | --- | --- |",
+    "| ratio | baseline | this run | change | threshold | catches |",
+    "| --- | --- | --- | --- | --- | --- |",
   );
   const verdicts = new Map<string, RatioVerdict>(
     (comparison?.verdicts ?? []).map((verdict) => [verdict.id, verdict]),
   );
   for (const ratio of ratios) {
     const verdict = verdicts.get(ratio.id);
-    const why = GUARDED.find((definition) => definition.id === ratio.id)?.why ?? "";
+    const definition = GUARDED.find((candidate) => candidate.id === ratio.id);
+    const threshold = definition?.threshold ? `${definition.threshold}×` : "shown, not guarded";
     const change =
       verdict?.change === undefined
         ? "–"
         : `${verdict.change.toFixed(2)}×${verdict.regressed ? " **regressed**" : ""}`;
     lines.push(
-      `| ${ratio.id} | ${fmtRatio(verdict?.baseline)} | ${fmtRatio(ratio.value)} | ${change} | ${why} |`,
+      `| ${ratio.id} | ${fmtRatio(verdict?.baseline)} | ${fmtRatio(ratio.value)} | ${change} | ${threshold} | ${definition?.why ?? ""} |`,
     );
   }
   lines.push(

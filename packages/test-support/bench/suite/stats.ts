@@ -29,6 +29,11 @@ export interface RatioDefinition {
   readonly denominator: string;
   /** Why this ratio is guarded: what regression it catches. */
   readonly why: string;
+  /**
+   * How much it may grow over its baseline before --check fails (2 means: to twice the baseline), chosen
+   * from repeated runs on the shared machine; undefined shows the ratio without guarding it.
+   */
+  readonly threshold?: number;
 }
 
 /** A ratio's value in a run. */
@@ -42,6 +47,7 @@ export interface RatioVerdict {
   readonly id: string;
   readonly baseline: number | undefined;
   readonly current: number;
+  readonly threshold: number | undefined;
   /** current / baseline: above `threshold` is a regression. */
   readonly change: number | undefined;
   readonly regressed: boolean;
@@ -63,30 +69,42 @@ export function computeRatios(
 }
 
 /**
- * Compares a run's ratios with the baseline's. A ratio regresses when it grew by more than `threshold`
- * (1.5 means: more than 50% above its baseline); getting faster never fails. A ratio missing from the
- * baseline is reported without a verdict, and a baseline ratio missing from the run fails (a measurement
- * that silently stopped running guards nothing).
+ * Compares a run's ratios with the baseline's. A guarded ratio (one with a threshold) regresses when it
+ * grew by more than its threshold (2 means: to more than twice its baseline); getting faster never fails.
+ * A ratio without a threshold or a baseline is reported without a verdict, and a guarded baseline ratio
+ * missing from the run fails (a measurement that silently stopped running guards nothing).
  */
 export function compareRatios(
   current: readonly RatioValue[],
   baseline: readonly RatioValue[],
-  threshold: number,
+  thresholds: ReadonlyMap<string, number>,
 ): { verdicts: RatioVerdict[]; missing: string[] } {
-  if (!(threshold > 1)) throw new Error(`the regression threshold must be above 1; got ${threshold}`);
+  for (const [id, threshold] of thresholds) {
+    if (!(threshold > 1)) throw new Error(`the threshold of ${id} must be above 1; got ${threshold}`);
+  }
   const before = new Map(baseline.map((ratio) => [ratio.id, ratio.value]));
   const verdicts = current.map((ratio): RatioVerdict => {
     const base = before.get(ratio.id);
+    const threshold = thresholds.get(ratio.id);
     const change = base === undefined || !(base > 0) ? undefined : ratio.value / base;
     return {
       id: ratio.id,
       baseline: base,
       current: ratio.value,
+      threshold,
       change,
-      regressed: change !== undefined && change > threshold,
+      regressed: change !== undefined && threshold !== undefined && change > threshold,
     };
   });
   const measured = new Set(current.map((ratio) => ratio.id));
-  const missing = baseline.map((ratio) => ratio.id).filter((id) => !measured.has(id));
+  const missing = baseline.map((ratio) => ratio.id).filter((id) => thresholds.has(id) && !measured.has(id));
   return { verdicts, missing };
+}
+
+/** A baseline from several runs: each ratio's median over the runs that measured it. */
+export function medianRatios(runs: readonly (readonly RatioValue[])[]): RatioValue[] {
+  const values = new Map<string, number[]>();
+  for (const run of runs)
+    for (const ratio of run) values.set(ratio.id, [...(values.get(ratio.id) ?? []), ratio.value]);
+  return [...values].map(([id, list]) => ({ id, value: summarize(list).median }));
 }
