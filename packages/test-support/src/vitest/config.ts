@@ -1,5 +1,7 @@
+import { dirname, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ViteUserConfig } from "vitest/config";
+import { selectedFiles, shardFromEnv, shardLabel } from "../cli/shard.js";
 import { integrationModeFrom } from "../mode.js";
 import { resolveArtifactsDir } from "../telemetry.js";
 
@@ -13,25 +15,34 @@ const WORKSPACE_DIST = /\/(packages|services)\/[^/]+\/dist\//;
  */
 export function integrationConfig(options: { service: string; root: URL; unit?: string[] }): ViteUserConfig {
   const root = fileURLToPath(options.root);
-  const artifacts = `${resolveArtifactsDir({}, root)}/${options.service}`;
+  const workspace = resolveArtifactsDir({}, root);
+  const artifacts = `${workspace}/${options.service}`;
   const mode = integrationModeFrom();
+  // pnpm test:integration --shard i/n: only this shard's files; a package with none in it passes empty.
+  const shard = shardFromEnv();
+  const selected = selectedFiles(relative(dirname(workspace), root));
   const projects: NonNullable<NonNullable<ViteUserConfig["test"]>["projects"]> = [
     {
       extends: true,
       test: {
         name: "integration",
-        include: ["tests/integration/**/*.test.ts"],
+        include: selected ?? ["tests/integration/**/*.test.ts"],
         testTimeout: 30_000,
         hookTimeout: 60_000,
       },
     },
   ];
-  if (options.unit) projects.unshift({ extends: true, test: { name: "unit", include: options.unit } });
+  // Unit tests assert behaviour, not speed; the bound only catches a hang, so it must survive a loaded
+  // 2-core CI machine (parsing the OpenFGA conformance YAML once took longer than Vitest's default 5 s).
+  if (options.unit)
+    projects.unshift({ extends: true, test: { name: "unit", include: options.unit, testTimeout: 20_000 } });
   // pnpm test:integration --smoke sets INTEGRATION_SMOKE: only tests tagged @smoke in their names run.
   const smoke = process.env.INTEGRATION_SMOKE === "1";
   return {
     test: {
       ...(smoke ? { testNamePattern: "@smoke" } : {}),
+      // A shard can hold no file of this package: that is a pass, not "no test files found".
+      ...(selected ? { passWithNoTests: true } : {}),
       projects,
       // A workspace package's dist is already JavaScript: Node loads it natively, as it does any package
       // from node_modules, instead of Vite transforming and evaluating it again in every test file.
@@ -49,7 +60,7 @@ export function integrationConfig(options: { service: string; root: URL; unit?: 
         ],
       ],
       // A unit run passes --outputFile.junit of its own; integration runs are filed under their mode.
-      outputFile: { junit: `${artifacts}/junit-${mode}.xml` },
+      outputFile: { junit: `${artifacts}/junit-${shard ? `${shardLabel(shard)}-` : ""}${mode}.xml` },
     },
   };
 }
