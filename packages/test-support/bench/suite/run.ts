@@ -239,8 +239,8 @@ const medians = new Map([...metrics].map(([id, summary]) => [id, summary.median]
 
 /**
  * How far a guarded ratio may grow over the baseline (bench/results/README.md says how they were chosen):
- * an import ratio moved up to 1.7× between runs of the same code, and loading one more kind's library
- * eagerly multiplies it by 4 or more; the set-up and whole-test ratios moved up to 1.3×.
+ * an import ratio reached 1.6× of its baseline in runs of the same code, and loading one more kind's library
+ * eagerly multiplies it by 4 or more; the set-up and whole-test ratios reached 1.3×.
  */
 const IMPORT_THRESHOLD = 3;
 const SETUP_THRESHOLD = 2;
@@ -277,7 +277,7 @@ const GUARDED: RatioDefinition[] = [
   },
   // In-process figures of a millisecond or more only: below that, timer resolution and one GC pause decide
   // the median. A reset and the OpenFGA set-up are shown, not guarded: with --quick's few samples on the
-  // loaded machine they moved 4× and 2× between runs of the same code.
+  // loaded machine they reached 2.5× and 2.2× of their median in runs of the same code.
   {
     id: "repo set-up postgres (PGlite) / calibration",
     numerator: "repo:setup:postgres (PGlite)",
