@@ -5,6 +5,7 @@ import type { Connection, WorkflowClient } from "@temporalio/client";
 import { ulid } from "ulid";
 import type { Dependency, DependencyContext, DependencyHandle, EnvironmentVariables } from "../dependency.js";
 import { errorText, TestSupportError } from "../errors.js";
+import { registerProcessLease } from "../lease/process-lease.js";
 import type { StubWorkflowBehaviour, TemporalStub } from "./stub.js";
 
 /** The workflow API of `@temporalio/client` that suites use, in every mode. */
@@ -136,6 +137,9 @@ async function startDevServer(binary: string, namespace: string, timeoutMs: numb
     stderr = (stderr + String(chunk)).slice(-2000);
   });
   const address = `127.0.0.1:${port}`;
+  // If this process is killed before it stops the server, the lease runs out and a sweep stops it.
+  const lease = registerProcessLease(child.pid, `Temporal dev server on ${address}`);
+  child.once("exit", () => lease.release());
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child.exitCode !== null) {
