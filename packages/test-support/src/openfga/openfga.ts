@@ -1,21 +1,14 @@
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import {
-  ClientWriteRequestOnMissingDeletes,
-  CredentialsMethod,
-  OpenFgaClient,
-  type WriteAuthorizationModelRequest,
-} from "@openfga/sdk";
-import { transformer } from "@openfga/syntax-transformer";
-import axios, { type AxiosInstance } from "axios";
+import type { OpenFgaClient, WriteAuthorizationModelRequest } from "@openfga/sdk";
+import type { AxiosInstance } from "axios";
 import type { Dependency, DependencyContext, DependencyHandle, EnvironmentVariables } from "../dependency.js";
 import { errorText, TestSupportError } from "../errors.js";
 import { type Heartbeat, leaseMsFrom, leaseText, startHeartbeat } from "../lease/lease.js";
 import { registerStoreLease, type StoreLease } from "../lease/openfga-lease.js";
+import { lazyModule } from "../lazy-module.js";
 import { redactTarget } from "../redact.js";
 import { readUrlVariable } from "../variables.js";
-import { createInMemoryAxios, IN_MEMORY_API_URL } from "./memory/adapter.js";
-import { InMemoryOpenFga } from "./memory/server.js";
 import type { TupleKey } from "./memory/tuples.js";
 
 /** Options of the openfga dependency. */
@@ -81,10 +74,14 @@ async function releaseStore(wire: ClientWiring, storeId: string): Promise<void> 
   wire.leases?.held.delete(storeId);
   await held.lease.release().catch(() => {});
 }
+// The SDK, axios and the in-memory server load when a suite first builds an openfga dependency.
+const sdk = lazyModule("@openfga/sdk", () => import("@openfga/sdk"));
+
 const wiring = new WeakMap<OpenFgaClient, ClientWiring>();
 type SdkAxios = ConstructorParameters<typeof OpenFgaClient>[1];
 
 function clientFor(wire: ClientWiring, storeId?: string, authorizationModelId?: string): OpenFgaClient {
+  const { CredentialsMethod, OpenFgaClient } = sdk.get();
   const client = new OpenFgaClient(
     {
       apiUrl: wire.apiUrl,
@@ -116,6 +113,7 @@ export async function createStoreClient(client: OpenFgaClient, name: string): Pr
       "createStoreClient needs a client handed out by the openfga() dependency.",
     );
   }
+  await sdk.load();
   const { id } = await clientFor(wire).createStore({ name });
   // A scratch store belongs to the environment: close removes it if the suite has not (a sweep, if the
   // process dies first).
@@ -144,6 +142,7 @@ async function loadModel(model: OpenFgaOptions["model"]): Promise<WriteAuthoriza
       );
     }
   }
+  const { transformer } = await import("@openfga/syntax-transformer");
   try {
     return transformer.transformDSLToJSONObject(text) as unknown as WriteAuthorizationModelRequest;
   } catch (error) {
@@ -161,7 +160,8 @@ const STORE_PATH = /\/stores\/([^/]+)(?:\/([^/]+))?$/;
 /** The store id and endpoint of a request URL (`/stores/{id}/write` → [id, "write"]). */
 function storeRequest(url: string | undefined): [string, string] | undefined {
   if (!url) return undefined;
-  const match = STORE_PATH.exec(new URL(url, IN_MEMORY_API_URL).pathname);
+  // The base only resolves a relative URL; the path is what counts.
+  const match = STORE_PATH.exec(new URL(url, "http://127.0.0.1").pathname);
   return match ? [match[1] ?? "", match[2] ?? ""] : undefined;
 }
 
@@ -232,6 +232,7 @@ function keepLedger(wire: ClientWiring): void {
 
 /** Deletes the tuples this environment created in each store, in requests of 100 (the server's limit). */
 async function deleteCreated(wire: ClientWiring): Promise<void> {
+  const { ClientWriteRequestOnMissingDeletes } = sdk.get();
   for (const [storeId, created] of wire.ledger.created) {
     const keys = [...created.values()];
     const client = clientFor(wire, storeId);
@@ -310,6 +311,7 @@ export function openfga(options: OpenFgaOptions): Dependency<OpenFgaDependencyCl
     givenStore: string | undefined,
   ): Promise<DependencyHandle<OpenFgaClient>> => {
     const json = await loadOnce();
+    await sdk.load();
     keepLedger(wire);
     // Set-up requests are bounded by the factory's connect and set-up bounds (the driver's own timeouts sit
     // 1 s past them as a backstop, so the factory's message wins) and stop when the factory gives up.
@@ -420,6 +422,10 @@ export function openfga(options: OpenFgaOptions): Dependency<OpenFgaDependencyCl
       return redactTarget(env[apiUrlEnv] ?? "");
     },
     async double(context) {
+      const [{ createInMemoryAxios, IN_MEMORY_API_URL }, { InMemoryOpenFga }] = await Promise.all([
+        import("./memory/adapter.js"),
+        import("./memory/server.js"),
+      ]);
       const wire = {
         axios: createInMemoryAxios(new InMemoryOpenFga()),
         apiUrl: IN_MEMORY_API_URL,
@@ -438,6 +444,7 @@ export function openfga(options: OpenFgaOptions): Dependency<OpenFgaDependencyCl
       );
       const raw = context.env[apiUrlEnv] ?? "";
       checkSdkUrl(raw, apiUrlEnv);
+      const { default: axios } = await import("axios");
       const wire: ClientWiring = {
         axios: axios.create(),
         apiUrl: raw,

@@ -4,10 +4,7 @@ import { TestSupportError } from "../errors.js";
 import { leaseHolder, leaseMsFrom } from "../lease/lease.js";
 import { redactTarget, secretsOf } from "../redact.js";
 import { readUrlVariable } from "../variables.js";
-import { openLivePool } from "./live-engine.js";
 import { type Migration, readMigrations } from "./migrations.js";
-import { openPgMemPool } from "./pg-mem-engine.js";
-import { openPglitePool, pgliteSnapshot } from "./pglite-engine.js";
 import { assertCleanupAllowed } from "./safety.js";
 
 /** The engines repo mode (and local mode, for now) can run. */
@@ -129,10 +126,13 @@ export function postgres(options: PostgresOptions): Dependency<PostgresClient> {
   const double = async (context: DependencyContext): Promise<DependencyHandle<PostgresClient>> => {
     const list = await loadMigrations();
     const describe = `postgres dependency "${context.name}" (${engine}, ${context.mode} mode)`;
+    // Each engine's libraries load when a suite first builds it, never at import.
     if (engine === "pg-mem") {
+      const { openPgMemPool } = await import("./pg-mem-engine.js");
       const memory = openPgMemPool(list);
       return { client: memory.pool, implementation: "pg-mem", target: "in-process", ...lifecycle(memory) };
     }
+    const { openPglitePool, pgliteSnapshot } = await import("./pglite-engine.js");
     const snapshot = await pgliteSnapshot(list, context.env);
     const session = await openPglitePool(snapshot, {
       describe,
@@ -167,6 +167,7 @@ export function postgres(options: PostgresOptions): Dependency<PostgresClient> {
       const leaseMs = leaseMsFrom(context.env);
       const list = await loadMigrations();
       const schema = schemaNameFor(context.service, context.name, context.instanceId);
+      const { openLivePool } = await import("./live-engine.js");
       const live = await openLivePool(
         {
           connectionString: raw,

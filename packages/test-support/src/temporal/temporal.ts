@@ -1,12 +1,12 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createServer } from "node:net";
-import { Client, Connection, type WorkflowClient } from "@temporalio/client";
+import type { Connection, WorkflowClient } from "@temporalio/client";
 import { ulid } from "ulid";
 import type { Dependency, DependencyContext, DependencyHandle, EnvironmentVariables } from "../dependency.js";
 import { errorText, TestSupportError } from "../errors.js";
 import { registerProcessLease } from "../lease/process-lease.js";
-import { type StubWorkflowBehaviour, TemporalStub } from "./stub.js";
+import type { StubWorkflowBehaviour, TemporalStub } from "./stub.js";
 
 /** The workflow API of `@temporalio/client` that suites use, in every mode. */
 export type TemporalWorkflowClient = Pick<WorkflowClient, "start" | "execute" | "getHandle">;
@@ -87,6 +87,8 @@ async function freePort(): Promise<number> {
 
 /** Connects a client and checks the namespace exists, so a typo fails here rather than at the first start. */
 async function connect(address: string, namespace: string, timeoutMs: number, label: string) {
+  // @temporalio/client loads when a suite first connects, never at import.
+  const { Client, Connection } = await import("@temporalio/client");
   let connection: Connection;
   try {
     connection = await Connection.connect({ address, connectTimeout: timeoutMs });
@@ -219,6 +221,7 @@ export function temporal(options: TemporalOptions): Dependency<TemporalClient> {
       return `${env[options.addressEnv] ?? ""} (namespace ${env[options.namespaceEnv] ?? ""})`;
     },
     async double(): Promise<DependencyHandle<TemporalClient>> {
+      const { TemporalStub } = await import("./stub.js");
       const stub = new TemporalStub(options.stub ?? {}, options.taskQueue);
       const terminate = async () => {
         await Promise.all(stub.running().map((id) => stub.getHandle(id).terminate("test-support reset")));

@@ -9,7 +9,6 @@ import {
   type ServiceImpl,
   type Transport,
 } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
 import {
   type Dependency,
   declareService,
@@ -155,6 +154,8 @@ export function platformService(options: { urlEnv?: string } = {}): Dependency<P
           response.tenant ? [response.tenant.id, request.ownerUserId] : undefined,
         created,
       );
+      // The gRPC transport (Node's HTTP/2 stack) loads only when a suite reaches the running service.
+      const { createGrpcTransport } = await import("@connectrpc/connect-node");
       const client = createClient(PlatformService, createGrpcTransport({ baseUrl, interceptors: [track] }));
       const cleanUp = () => deleteTenants(client, created);
       return { client, implementation: "grpc", target: baseUrl, reset: cleanUp, close: cleanUp };

@@ -7,7 +7,6 @@ import {
   type ServiceImpl,
   type Transport,
 } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
 import { type PlatformClient, platformService, recordCreated, requireHealthy } from "@org/platform/testing";
 import { type Dependency, declareService, HandleGroup, http, postgres, redis } from "@org/test-support";
 import { HttpResponse, http as route } from "msw";
@@ -151,6 +150,8 @@ export function threadsService(
           response.thread ? [response.thread.id, request.userId] : undefined,
         created,
       );
+      // The gRPC transport (Node's HTTP/2 stack) loads only when a suite reaches the running service.
+      const { createGrpcTransport } = await import("@connectrpc/connect-node");
       const threads = createClient(
         ThreadsService,
         createGrpcTransport({ baseUrl: threadsUrl, interceptors: [track] }),

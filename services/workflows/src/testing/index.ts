@@ -8,7 +8,6 @@ import {
   type ServiceImpl,
   type Transport,
 } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
 import type { PlatformClient } from "@org/platform/testing";
 import { recordCreated, requireHealthy } from "@org/platform/testing";
 import {
@@ -177,6 +176,8 @@ export function workflowsService(): Dependency<WorkflowsTestClients> {
           response.run ? [response.run.id, response.run.userId] : undefined,
         runs,
       );
+      // The gRPC transport (Node's HTTP/2 stack) loads only when a suite reaches the running service.
+      const { createGrpcTransport } = await import("@connectrpc/connect-node");
       const workflows = createClient(
         WorkflowsService,
         createGrpcTransport({ baseUrl, interceptors: [track, trackRuns] }),
