@@ -10,6 +10,7 @@ import { transformer } from "@openfga/syntax-transformer";
 import axios, { type AxiosInstance } from "axios";
 import type { Dependency, DependencyContext, DependencyHandle, EnvironmentVariables } from "../dependency.js";
 import { errorText, TestSupportError } from "../errors.js";
+import { localEngine } from "../local/client.js";
 import { redactTarget } from "../redact.js";
 import { readUrlVariable } from "../variables.js";
 import { createInMemoryAxios, IN_MEMORY_API_URL } from "./memory/adapter.js";
@@ -242,8 +243,9 @@ function checkSdkUrl(raw: string, variable: string): void {
 }
 
 /**
- * An OpenFGA dependency. repo/local: an in-memory OpenFGA answering the real `@openfga/sdk` client
- * in-process. cluster: the SDK on FGA_API_URL. Either way the client points at a store of this
+ * An OpenFGA dependency. repo: an in-memory OpenFGA answering the real `@openfga/sdk` client in-process.
+ * local: the SDK on the run's OpenFGA server (the real binary, memory datastore). cluster: the SDK on
+ * FGA_API_URL. Either way the client points at a store of this
  * environment with the model written, and reset deletes every tuple written through it.
  */
 export function openfga(options: OpenFgaOptions): Dependency<OpenFgaDependencyClient> {
@@ -349,6 +351,8 @@ export function openfga(options: OpenFgaOptions): Dependency<OpenFgaDependencyCl
   return {
     kind: "openfga",
     variables: [apiUrlEnv],
+    // The run's first environment may start the server.
+    startTimeoutMs: 60_000,
     describeTarget(env: EnvironmentVariables) {
       return redactTarget(env[apiUrlEnv] ?? "");
     },
@@ -360,6 +364,16 @@ export function openfga(options: OpenFgaOptions): Dependency<OpenFgaDependencyCl
         ledger: { created: new Map(), scratchStores: new Set<string>() },
       };
       return open(context, wire, "in-memory-openfga", "in-process", undefined);
+    },
+    async local(context) {
+      const server = await localEngine("openfga", context.env, context.signal);
+      const wire = {
+        axios: axios.create(),
+        apiUrl: server.url,
+        token: undefined,
+        ledger: { created: new Map(), scratchStores: new Set<string>() },
+      };
+      return open(context, wire, "openfga", `${server.url} (local)`, undefined);
     },
     async live(context) {
       readUrlVariable(

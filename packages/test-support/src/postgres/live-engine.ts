@@ -5,8 +5,9 @@ import { scrub } from "../redact.js";
 import type { Migration } from "./migrations.js";
 import { installReset, quoteIdent, runReset } from "./reset-sql.js";
 
-// A real PostgreSQL server (cluster mode; local mode once it starts one): the environment owns a schema
-// for the migrations and one for the reset machinery, and nothing else.
+// A real PostgreSQL server: in cluster mode the environment owns a schema for the migrations and one for
+// the reset machinery, and nothing else; in local mode it owns a whole database, copied from a template
+// that already holds both schemas.
 
 /** Process-wide count of connections the live pools hold, per server, for the budget message. */
 const BUDGET_KEY = Symbol.for("@org/test-support/postgres-connections");
@@ -26,6 +27,8 @@ export interface LiveOptions {
   readonly migrations: readonly Migration[];
   /** Throws when the database the server chose may not be cleaned up; runs before anything is created. */
   readonly assertDatabase: (database: string) => void;
+  /** The database already holds the migrated schema and its reset (a copy of a template): nothing to build, nor to drop on close. */
+  readonly prepared?: boolean;
 }
 
 /** A pool on a real server with the environment's schema, reset and close. */
@@ -192,7 +195,7 @@ export async function openLivePool(options: LiveOptions, context: DependencyCont
   };
 
   try {
-    await build(context.setupTimeoutMs);
+    if (!options.prepared) await build(context.setupTimeoutMs);
   } catch (error) {
     // Nothing is left behind: the schemas go whether the migrations failed or the bound passed.
     await dropSchemas().catch(() => {});
@@ -255,7 +258,8 @@ export async function openLivePool(options: LiveOptions, context: DependencyCont
     async close() {
       try {
         for (const client of [...checkedOut]) client.release(new Error("environment closed"));
-        await dropSchemas();
+        // A prepared database goes as a whole once the pool is closed.
+        if (!options.prepared) await dropSchemas();
       } finally {
         entry.pools--;
         await pool.end();

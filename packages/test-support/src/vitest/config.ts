@@ -1,7 +1,14 @@
+import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { ViteUserConfig } from "vitest/config";
 import { integrationModeFrom } from "../mode.js";
 import { resolveArtifactsDir } from "../telemetry.js";
+
+/** The global set-up next to this file: the built .js, or the .ts source in this package's own runs. */
+function globalSetupFile(): string {
+  const js = fileURLToPath(new URL("./global-setup.js", import.meta.url));
+  return existsSync(js) ? js : fileURLToPath(new URL("./global-setup.ts", import.meta.url));
+}
 
 /**
  * The Vitest config of a package's integration suites: tests/integration/** as the "integration" project
@@ -43,6 +50,8 @@ export function integrationConfig(options: { service: string; root: URL; unit?: 
       ],
       // A unit run passes --outputFile.junit of its own; integration runs are filed under their mode.
       outputFile: { junit: `${artifacts}/junit-${mode}.xml` },
+      // Local mode: one supervisor of the run's engines for every file and worker (see global-setup.ts).
+      ...(mode === "local" ? { globalSetup: [globalSetupFile()] } : {}),
     },
   };
 }
