@@ -7,8 +7,8 @@ import { errorText, TestSupportError } from "../errors.js";
 import { installReset, quoteIdent } from "../postgres/reset-sql.js";
 import type { DatabaseLease, TemplateMigration } from "./protocol.js";
 
-/** The schema the migrations are applied in, in every local database (each environment has its own database). */
-export const LOCAL_SCHEMA = "app";
+/** The schema the migrations are in, in every local database (a name no message contains by chance). */
+export const LOCAL_SCHEMA = "it_local";
 /** Copies kept ready per template. */
 const READY = 2;
 

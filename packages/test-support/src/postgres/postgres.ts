@@ -156,7 +156,7 @@ export function postgres(options: PostgresOptions): Dependency<PostgresClient> {
       const list = await loadMigrations();
       const name = schemaNameFor(context.service, context.name, context.instanceId);
       const lease = await leaseDatabase(list, name, context.env, context.signal);
-      const target = `${redactTarget(lease.url)} (local)`;
+      const target = `${redactTarget(lease.url)} (schema ${lease.schema})`;
       try {
         const local = await openLivePool(
           {
