@@ -205,6 +205,7 @@ function varsFileOf(options: { varsFile?: string; envFile?: string }): string | 
 }
 
 async function run(options: CliOptions): Promise<number> {
+  const started = performance.now();
   const root = workspaceRoot();
   const varsFile = varsFileOf(options);
   const plan = planRun({ ...options, varsFile }, process.env);
@@ -313,6 +314,7 @@ async function run(options: CliOptions): Promise<number> {
   if (engineStats) for (const line of describeEngines(engineStats)) console.log(`  ${line}`);
   writeSummaries(plan.mode, artifacts, suites, replayed);
   say(`per-service summaries: ${folders.map((f) => `artifacts/${f}/summary.json`).join(", ")}`);
+  say(`${plan.mode} lane: ${((performance.now() - started) / 1000).toFixed(1)} s wall time`);
   if (replayed.size > 0) {
     say(
       `replayed from turbo's cache, not run again (nothing they depend on changed): ${[...replayed].join(", ")}. ` +

@@ -36,6 +36,9 @@ const GO_ENGINES = {
 } as const;
 export type GoEngine = keyof typeof GO_ENGINES;
 
+/** The variables to look binaries up with: the process's, with what the caller passed on top. */
+const withPath = (env: EnvironmentVariables) => ({ ...process.env, ...env }) as NodeJS.ProcessEnv;
+
 export function isExecutable(path: string): boolean {
   try {
     accessSync(path, constants.X_OK);
@@ -57,7 +60,7 @@ export function findRedisServer(env: EnvironmentVariables): { path: string } | {
       ? { path: given }
       : { missing: `${REDIS_SERVER_VARIABLE}=${given} is not an executable file. ${INSTALL_REDIS}` };
   }
-  const found = spawnSync("redis-server", ["--version"], { stdio: "ignore" });
+  const found = spawnSync("redis-server", ["--version"], { stdio: "ignore", env: withPath(env) });
   if (!found.error && found.status === 0) return { path: "redis-server" };
   return {
     missing: `local mode runs a redis-server, and none is on PATH (nor named by ${REDIS_SERVER_VARIABLE}). ${INSTALL_REDIS}`,
@@ -89,7 +92,7 @@ export function goEngineStatus(
   }
   const cached = cachedBinary(kind, env);
   if (isExecutable(cached)) return { state: "cached", path: cached };
-  const go = spawnSync("go", ["version"], { stdio: "ignore" });
+  const go = spawnSync("go", ["version"], { stdio: "ignore", env: withPath(env) });
   if (!go.error && go.status === 0) return { state: "buildable", path: cached };
   return {
     state: "missing",
