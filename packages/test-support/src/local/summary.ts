@@ -7,7 +7,7 @@ export function describeEngines(stats: SupervisorStats): string[] {
   for (const start of stats.starts) counts.set(start.kind, (counts.get(start.kind) ?? 0) + 1);
   const lines = stats.starts.map(
     (s) =>
-      `  ${s.kind}: started ${counts.get(s.kind)}× in this run (${s.implementation}), up in ${(s.startMs / 1000).toFixed(1)} s`,
+      `  ${s.kind}: started ${counts.get(s.kind)}× in this run, up in ${(s.startMs / 1000).toFixed(1)} s: ${s.implementation}`,
   );
   const { handedOut, fromPool, templates } = stats.databases;
   if (handedOut > 0)
