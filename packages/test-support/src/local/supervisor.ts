@@ -3,7 +3,7 @@
 // and stops everything when whoever started it goes away (its stdin closes) or on a signal.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { EnvironmentVariables } from "../dependency.js";
-import { errorText, isTestSupportError } from "../errors.js";
+import { errorText, isTestSupportError, TestSupportError } from "../errors.js";
 import { LocalDatabases } from "./databases.js";
 import { type RunningEngine, startOpenFga, startPostgres, startRedis, startTemporal } from "./engines.js";
 import {
@@ -40,6 +40,9 @@ export class Supervisor {
 
   /** Starts `kind` once; every later caller gets the same engine (or the same failure, until one succeeds). */
   engine(kind: EngineKind): Promise<RunningEngine> {
+    // Nothing starts once stopping began: it would outlive the run.
+    if (this.stopping)
+      return Promise.reject(new TestSupportError("CLOSED", "the run is ending: its engines are stopping"));
     let running = this.engines.get(kind);
     if (!running) {
       const started = performance.now();
