@@ -30,7 +30,10 @@ export function integrationConfig(options: { service: string; root: URL; unit?: 
       },
     },
   ];
-  if (options.unit) projects.unshift({ extends: true, test: { name: "unit", include: options.unit } });
+  // Unit tests assert behaviour, not speed; the bound only catches a hang, so it must survive a loaded
+  // 2-core CI machine (parsing the OpenFGA conformance YAML once took longer than Vitest's default 5 s).
+  if (options.unit)
+    projects.unshift({ extends: true, test: { name: "unit", include: options.unit, testTimeout: 20_000 } });
   // pnpm test:integration --smoke sets INTEGRATION_SMOKE: only tests tagged @smoke in their names run.
   const smoke = process.env.INTEGRATION_SMOKE === "1";
   return {
