@@ -15,7 +15,8 @@ if (process.argv[2] === "--measure") {
   );
   const { startSupervisor } = await import("../src/local/client.js");
   const { LOCAL_ENGINES_VARIABLE } = await import("../src/local/protocol.js");
-  const mode = process.env.INTEGRATION_MODE;
+  const { integrationModeFrom } = await import("../src/mode.js");
+  const mode = integrationModeFrom();
   const supervisor = mode === "local" ? await startSupervisor(process.env, { keepAlive: true }) : undefined;
   if (supervisor) process.env[LOCAL_ENGINES_VARIABLE] = supervisor.url;
   const dependencies = {
