@@ -1,6 +1,8 @@
 import { existsSync } from "node:fs";
+import { dirname, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ViteUserConfig } from "vitest/config";
+import { selectedFiles, shardFromEnv, shardLabel } from "../cli/shard.js";
 import { integrationModeFrom } from "../mode.js";
 import { resolveArtifactsDir } from "../telemetry.js";
 
@@ -17,14 +19,18 @@ function globalSetupFile(): string {
  */
 export function integrationConfig(options: { service: string; root: URL; unit?: string[] }): ViteUserConfig {
   const root = fileURLToPath(options.root);
-  const artifacts = `${resolveArtifactsDir({}, root)}/${options.service}`;
+  const workspace = resolveArtifactsDir({}, root);
+  const artifacts = `${workspace}/${options.service}`;
   const mode = integrationModeFrom();
+  // pnpm test:integration --shard i/n: only this shard's files; a package with none in it passes empty.
+  const shard = shardFromEnv();
+  const selected = selectedFiles(relative(dirname(workspace), root));
   const projects: NonNullable<NonNullable<ViteUserConfig["test"]>["projects"]> = [
     {
       extends: true,
       test: {
         name: "integration",
-        include: ["tests/integration/**/*.test.ts"],
+        include: selected ?? ["tests/integration/**/*.test.ts"],
         testTimeout: 30_000,
         hookTimeout: 60_000,
       },
@@ -39,6 +45,8 @@ export function integrationConfig(options: { service: string; root: URL; unit?: 
   return {
     test: {
       ...(smoke ? { testNamePattern: "@smoke" } : {}),
+      // A shard can hold no file of this package: that is a pass, not "no test files found".
+      ...(selected ? { passWithNoTests: true } : {}),
       projects,
       // The mode is in the file name, the suite name and every class name, so CI shows modes apart.
       reporters: [
@@ -52,7 +60,7 @@ export function integrationConfig(options: { service: string; root: URL; unit?: 
         ],
       ],
       // A unit run passes --outputFile.junit of its own; integration runs are filed under their mode.
-      outputFile: { junit: `${artifacts}/junit-${mode}.xml` },
+      outputFile: { junit: `${artifacts}/junit-${shard ? `${shardLabel(shard)}-` : ""}${mode}.xml` },
       // Local mode: one supervisor of the run's engines for every file and worker (see global-setup.ts).
       ...(mode === "local" ? { globalSetup: [globalSetupFile()] } : {}),
     },
