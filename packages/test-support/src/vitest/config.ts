@@ -32,7 +32,10 @@ export function integrationConfig(options: { service: string; root: URL; unit?: 
         name: "integration",
         include: selected ?? ["tests/integration/**/*.test.ts"],
         testTimeout: 30_000,
-        hookTimeout: 60_000,
+        // Local mode: a file's set-up may be the run's first use of an engine (the Temporal dev server took
+        // 23 s to start on a loaded 2-core machine) plus a cold workflow bundle; the factory's own bounds
+        // still name what is slow.
+        hookTimeout: mode === "local" ? 180_000 : 60_000,
       },
     },
   ];
