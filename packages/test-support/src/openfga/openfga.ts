@@ -4,9 +4,10 @@ import type { OpenFgaClient, WriteAuthorizationModelRequest } from "@openfga/sdk
 import type { AxiosInstance } from "axios";
 import type { Dependency, DependencyContext, DependencyHandle, EnvironmentVariables } from "../dependency.js";
 import { errorText, TestSupportError } from "../errors.js";
+import { lazyModule } from "../lazy-module.js";
 import { type Heartbeat, leaseMsFrom, leaseText, startHeartbeat } from "../lease/lease.js";
 import { registerStoreLease, type StoreLease } from "../lease/openfga-lease.js";
-import { lazyModule } from "../lazy-module.js";
+import { localEngine } from "../local/client.js";
 import { redactTarget } from "../redact.js";
 import { readUrlVariable } from "../variables.js";
 import type { TupleKey } from "./memory/tuples.js";
@@ -283,8 +284,9 @@ function checkSdkUrl(raw: string, variable: string): void {
 }
 
 /**
- * An OpenFGA dependency. repo/local: an in-memory OpenFGA answering the real `@openfga/sdk` client
- * in-process. cluster: the SDK on FGA_API_URL. Either way the client points at a store of this
+ * An OpenFGA dependency. repo: an in-memory OpenFGA answering the real `@openfga/sdk` client in-process.
+ * local: the SDK on the run's OpenFGA server (the real binary, memory datastore). cluster: the SDK on
+ * FGA_API_URL. Either way the client points at a store of this
  * environment with the model written, and reset deletes every tuple written through it.
  */
 export function openfga(options: OpenFgaOptions): Dependency<OpenFgaDependencyClient> {
@@ -418,6 +420,8 @@ export function openfga(options: OpenFgaOptions): Dependency<OpenFgaDependencyCl
   return {
     kind: "openfga",
     variables: [apiUrlEnv],
+    // The run's first environment may start the server.
+    startTimeoutMs: 60_000,
     describeTarget(env: EnvironmentVariables) {
       return redactTarget(env[apiUrlEnv] ?? "");
     },
@@ -433,6 +437,17 @@ export function openfga(options: OpenFgaOptions): Dependency<OpenFgaDependencyCl
         ledger: { created: new Map(), scratchStores: new Set<string>() },
       };
       return open(context, wire, "in-memory-openfga", "in-process", undefined);
+    },
+    async local(context) {
+      const server = await localEngine("openfga", context.env, context.signal);
+      const { default: axios } = await import("axios");
+      const wire = {
+        axios: axios.create(),
+        apiUrl: server.url,
+        token: undefined,
+        ledger: { created: new Map(), scratchStores: new Set<string>() },
+      };
+      return open(context, wire, "openfga", `${server.url} (local)`, undefined);
     },
     async live(context) {
       readUrlVariable(

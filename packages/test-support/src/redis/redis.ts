@@ -4,17 +4,17 @@ import type { Dependency, DependencyContext, DependencyHandle } from "../depende
 import { errorText, TestSupportError } from "../errors.js";
 import { leaseHolder, leaseMsFrom, leaseText, startHeartbeat } from "../lease/lease.js";
 import type { registerKeyLease } from "../lease/redis-lease.js";
+import { localEngine } from "../local/client.js";
 import { redactTarget, scrub, secretsOf } from "../redact.js";
 import { readUrlVariable } from "../variables.js";
 import type { ClientScope } from "./client.js";
 import type { RedisDouble } from "./double/server.js";
-import { acquireLocalRedis } from "./local-server.js";
 
 /** Options of the redis dependency. */
 export interface RedisOptions {
   /** The variable holding the URL in cluster mode, e.g. "REDIS_URL". */
   urlEnv: string;
-  /** Local mode: how long redis-server may take to start (default 10 s). */
+  /** Local mode: how long the run's redis-server may take to start (default 10 s). */
   startTimeoutMs?: number;
 }
 
@@ -354,15 +354,15 @@ export function redis(options: RedisOptions): Dependency<RedisClient> {
       };
     },
     async local(context: DependencyContext): Promise<DependencyHandle<RedisClient>> {
-      const server = await acquireLocalRedis(context.env, startTimeoutMs);
-      try {
-        return await connectReal(context, server.url, "redis-server", "the local redis-server", () =>
-          server.release(),
-        );
-      } catch (error) {
-        await server.release();
-        throw error;
-      }
+      // The run's redis-server, shared by every environment of the run; each keeps to its key prefix.
+      const server = await localEngine("redis", context.env, context.signal);
+      return connectReal(
+        context,
+        server.url,
+        server.implementation,
+        "the local redis-server",
+        async () => {},
+      );
     },
     async live(context: DependencyContext): Promise<DependencyHandle<RedisClient>> {
       const url = readUrlVariable(

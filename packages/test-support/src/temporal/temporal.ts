@@ -1,11 +1,9 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import { createServer } from "node:net";
 import type { Connection, WorkflowClient } from "@temporalio/client";
 import { ulid } from "ulid";
 import type { Dependency, DependencyContext, DependencyHandle, EnvironmentVariables } from "../dependency.js";
 import { errorText, TestSupportError } from "../errors.js";
-import { registerProcessLease } from "../lease/process-lease.js";
+import { TEMPORAL_CLI_VARIABLE } from "../local/binaries.js";
+import { localEngine } from "../local/client.js";
 import type { StubWorkflowBehaviour, TemporalStub } from "./stub.js";
 
 /** The workflow API of `@temporalio/client` that suites use, in every mode. */
@@ -25,7 +23,7 @@ export interface TemporalClient {
 
 /** Options of the temporal dependency. */
 export interface TemporalOptions {
-  /** The variable holding the namespace (cluster: required; local: default "default"). */
+  /** The variable holding the namespace (cluster: required; local mode uses the dev server's "default"). */
   namespaceEnv: string;
   /** The variable holding host:port of the frontend (cluster: required). */
   addressEnv: string;
@@ -33,12 +31,12 @@ export interface TemporalOptions {
   taskQueue: string;
   /** Repo mode: what each workflow type does. */
   stub?: Readonly<Record<string, StubWorkflowBehaviour>>;
-  /** Local mode: how long the dev server may take to come up (default 30 s). */
+  /** Local mode: how long the run's dev server may take to come up (default 30 s). */
   startTimeoutMs?: number;
 }
 
-/** The variable naming a `temporal` CLI binary for local mode (scripts/temporal-server.sh ensure prints one). */
-export const TEMPORAL_CLI_VARIABLE = "TEMPORAL_CLI_PATH";
+/** The variable naming a `temporal` CLI binary for local mode; unset, the run builds one into the cache. */
+export { TEMPORAL_CLI_VARIABLE };
 
 /** A workflow id unique to this call, so runs and tests never collide: `<prefix>-<ulid>`. */
 export function uniqueWorkflowId(prefix: string): string {
@@ -77,14 +75,6 @@ async function terminateRunning(workflow: WorkflowClient, ids: Set<string>, reas
   ids.clear();
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 /** Connects a client and checks the namespace exists, so a typo fails here rather than at the first start. */
 async function connect(address: string, namespace: string, timeoutMs: number, label: string) {
   // @temporalio/client loads when a suite first connects, never at import.
@@ -112,62 +102,11 @@ async function connect(address: string, namespace: string, timeoutMs: number, la
   return { connection, client: new Client({ connection, namespace }) };
 }
 
-/** Starts `temporal server start-dev` on free loopback ports and waits until it answers. */
-async function startDevServer(binary: string, namespace: string, timeoutMs: number) {
-  const port = await freePort();
-  const child: ChildProcess = spawn(
-    binary,
-    [
-      "server",
-      "start-dev",
-      "--headless",
-      "--ip",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--namespace",
-      namespace,
-      "--log-level",
-      "error",
-    ],
-    { stdio: ["ignore", "ignore", "pipe"] },
-  );
-  let stderr = "";
-  child.stderr?.on("data", (chunk) => {
-    stderr = (stderr + String(chunk)).slice(-2000);
-  });
-  const address = `127.0.0.1:${port}`;
-  // If this process is killed before it stops the server, the lease runs out and a sweep stops it.
-  const lease = registerProcessLease(child.pid, `Temporal dev server on ${address}`);
-  child.once("exit", () => lease.release());
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (child.exitCode !== null) {
-      throw new TestSupportError(
-        "CONNECT_FAILED",
-        `the Temporal dev server (${binary}) exited with ${child.exitCode}: ${stderr.trim()}`,
-      );
-    }
-    try {
-      const connected = await connect(address, namespace, 1000, TEMPORAL_CLI_VARIABLE);
-      return { child, address, ...connected };
-    } catch (error) {
-      if (Date.now() > deadline) {
-        child.kill("SIGKILL");
-        throw new TestSupportError(
-          "CONNECT_TIMEOUT",
-          `the Temporal dev server did not answer within ${timeoutMs} ms at ${address}: ${errorText(error)}`,
-        );
-      }
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }
-}
-
 /**
- * A Temporal dependency. repo: a typed stub of the workflow API, programmed by `stub`. local: a real dev
- * server started for the environment from TEMPORAL_CLI_PATH. cluster: @temporalio/client on the address
- * and namespace variables. Reset terminates every workflow the test started that still runs.
+ * A Temporal dependency. repo: a typed stub of the workflow API, programmed by `stub`. local: the run's
+ * dev server, with a task queue of the environment's own (`<taskQueue>-<instance>`) so workers of other
+ * environments never take its tasks. cluster: @temporalio/client on the address and namespace variables.
+ * Reset terminates every workflow the test started that still runs.
  */
 export function temporal(options: TemporalOptions): Dependency<TemporalClient> {
   for (const key of ["namespaceEnv", "addressEnv"] as const) {
@@ -190,13 +129,14 @@ export function temporal(options: TemporalOptions): Dependency<TemporalClient> {
     address: string,
     implementation: string,
     close: () => Promise<void>,
+    taskQueue = options.taskQueue,
   ): DependencyHandle<TemporalClient> => {
     const started = new Set<string>();
     return {
       client: {
         workflow: tracked(workflow, started),
         namespace,
-        taskQueue: options.taskQueue,
+        taskQueue,
         address,
         stub: undefined,
       },
@@ -241,21 +181,22 @@ export function temporal(options: TemporalOptions): Dependency<TemporalClient> {
       };
     },
     async local(context: DependencyContext): Promise<DependencyHandle<TemporalClient>> {
-      const binary = context.env[TEMPORAL_CLI_VARIABLE];
-      if (!binary || !existsSync(binary)) {
-        throw new TestSupportError(
-          "INVALID_OPTIONS",
-          `local mode runs a Temporal dev server and needs ${TEMPORAL_CLI_VARIABLE}, the path of a temporal CLI binary` +
-            (binary ? ` (${binary} does not exist)` : " (unset)") +
-            ". Build one with `bash scripts/temporal-server.sh ensure` and export the path it prints, or run in repo mode.",
-        );
-      }
-      const namespace = context.env[options.namespaceEnv] || "default";
-      const server = await startDevServer(binary, namespace, options.startTimeoutMs ?? 30_000);
-      return handleFor(server.client.workflow, namespace, server.address, "temporal-dev-server", async () => {
-        await server.connection.close();
-        server.child.kill("SIGTERM");
-      });
+      const server = await localEngine("temporal", context.env, context.signal);
+      const namespace = "default";
+      const { connection, client } = await connect(
+        server.url,
+        namespace,
+        context.connectTimeoutMs + 1000,
+        "the local dev server",
+      );
+      return handleFor(
+        client.workflow,
+        namespace,
+        server.url,
+        "temporal-dev-server",
+        () => connection.close(),
+        `${options.taskQueue}-${context.instanceId}`,
+      );
     },
     async live(context: DependencyContext): Promise<DependencyHandle<TemporalClient>> {
       const address = context.env[options.addressEnv] ?? "";

@@ -117,8 +117,9 @@ export function createPlatformTransport(
 }
 
 /**
- * The platform as a dependency of a suite: in repo/local its handlers run in-process on doubles of
- * its database and OpenFGA; in cluster a gRPC client reaches the running service at PLATFORM_GRPC_URL.
+ * The platform as a dependency of a suite: its handlers run in-process on doubles of its database and
+ * OpenFGA in repo mode, on the run's PostgreSQL and OpenFGA in local mode; in cluster a gRPC client
+ * reaches the running service at PLATFORM_GRPC_URL.
  */
 export function platformService(options: { urlEnv?: string } = {}): Dependency<PlatformClient> {
   const urlEnv = options.urlEnv ?? "PLATFORM_GRPC_URL";
@@ -127,12 +128,14 @@ export function platformService(options: { urlEnv?: string } = {}): Dependency<P
   return {
     kind: "grpc:platform",
     variables: [urlEnv],
+    // Local mode: the run's first environment may start the engines.
+    startTimeoutMs: 60_000,
     describeTarget: (env) => env[urlEnv] ?? "",
     async double(context) {
       const group = new HandleGroup();
       return group.build(async () => {
-        const database = await group.open(db.double(context));
-        const fga = await group.open(authz.double(context));
+        const database = await group.part(db, context);
+        const fga = await group.part(authz, context);
         const transport = createPlatformTransport({ db: database.client, authz: fga.client });
         return {
           client: createClient(PlatformService, transport),

@@ -104,14 +104,16 @@ export function threadsService(
   return {
     kind: "grpc:threads",
     variables: [urlEnv, ...platform.variables],
+    // Local mode: the run's first environment may start the engines.
+    startTimeoutMs: 60_000,
     describeTarget: (env) => `${env[urlEnv] ?? ""} (platform ${env.PLATFORM_GRPC_URL ?? ""})`,
     async double(context) {
       const group = new HandleGroup();
       return group.build(async () => {
-        const platformHandle = await group.open(platform.double(context));
-        const db = await group.open(parts.db.double(context));
-        const cache = await group.open(parts.cache.double(context));
-        const llm = await group.open(parts.llm.double(context));
+        const platformHandle = await group.part(platform, context);
+        const db = await group.part(parts.db, context);
+        const cache = await group.part(parts.cache, context);
+        const llm = await group.part(parts.llm, context);
         const clock = createManualClock();
         const transport = createThreadsTransport({
           db: db.client,
