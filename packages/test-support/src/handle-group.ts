@@ -1,4 +1,4 @@
-import type { DependencyHandle } from "./dependency.js";
+import type { Dependency, DependencyContext, DependencyHandle } from "./dependency.js";
 
 /**
  * The handles of a dependency built from other dependencies (a service's double on its own doubles):
@@ -12,6 +12,16 @@ export class HandleGroup {
     const opened = await handle;
     this.handles.push(opened as DependencyHandle<unknown>);
     return opened;
+  }
+
+  /**
+   * Builds a part of a service that runs in-process: on the run's real engines in local mode (the part's
+   * `local`, when it has one), else its double; and adds it to the group.
+   */
+  part<T>(dependency: Dependency<T>, context: DependencyContext): Promise<DependencyHandle<T>> {
+    const build =
+      context.mode === "local" && dependency.local ? dependency.local(context) : dependency.double(context);
+    return this.open(build);
   }
 
   async reset(): Promise<void> {

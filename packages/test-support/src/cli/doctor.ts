@@ -1,20 +1,11 @@
-import { accessSync, constants, statSync } from "node:fs";
 import type { ServiceDeclaration } from "../declaration.js";
 import type { EnvironmentVariables } from "../dependency.js";
+import { engineStates, enginesNeeded } from "../local/preflight.js";
 import type { IntegrationMode } from "../mode.js";
 import { redactTarget } from "../redact.js";
 import { probeDependency, probeTcp } from "./probes.js";
 
 export { endpointOf } from "./probes.js";
-
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
-}
 
 /** The usual local ports, the dependency kind on each, and the value that points a variable at it. */
 const USUAL = [
@@ -55,6 +46,17 @@ export async function doctor(
   if (mode === "repo")
     print("[doctor] repo mode needs no variable and no server: every dependency is an in-process double.");
   let ready = true;
+  if (mode === "local") {
+    // What local mode starts: one engine of each kind for the whole run, on loopback; no variable is read.
+    print(
+      "[doctor] local mode starts one engine of each kind per run; the cluster variables below are not read.",
+    );
+    print("\nlocal engines");
+    for (const engine of engineStates(enginesNeeded(declarations), env)) {
+      print(`  ${engine.kind}: ${engine.state}: ${engine.detail}`);
+      if (engine.state === "missing") ready = false;
+    }
+  }
   for (const { service, dependencies } of declarations) {
     print(`\n${service}`);
     for (const [name, dependency] of Object.entries(dependencies)) {
@@ -78,16 +80,6 @@ export async function doctor(
           if (result.fix) print(`      fix: ${result.fix}`);
           if (mode === "cluster") ready = false;
         }
-      }
-      if (mode === "local" && dependency.kind === "temporal") {
-        const cli = env.TEMPORAL_CLI_PATH;
-        if (!cli || !isExecutable(cli)) {
-          print(
-            `    TEMPORAL_CLI_PATH${cli ? `=${cli}: not an executable file` : ": missing"} (local mode starts a dev server from it)\n` +
-              "      fix: export TEMPORAL_CLI_PATH=$(bash scripts/temporal-server.sh ensure)",
-          );
-          ready = false;
-        } else print(`    TEMPORAL_CLI_PATH=${cli}: executable`);
       }
     }
   }

@@ -6,6 +6,10 @@ import { Command, Option } from "commander";
 import type { EnvironmentVariables } from "../dependency.js";
 import { isTestSupportError, TestSupportError } from "../errors.js";
 import { processLeaseDir } from "../lease/process-lease.js";
+import { type OwnedSupervisor, startSupervisor } from "../local/client.js";
+import { enginesNeeded, prepareEngines } from "../local/preflight.js";
+import { LOCAL_ENGINES_VARIABLE } from "../local/protocol.js";
+import { describeEngines } from "../local/summary.js";
 import { INTEGRATION_MODES, type IntegrationMode } from "../mode.js";
 import { resolveArtifactsDir } from "../telemetry.js";
 import { loadPackageDeclarations, type PackageDeclaration } from "./declarations.js";
@@ -299,6 +303,7 @@ function varsFileOf(options: { varsFile?: string; envFile?: string }): string | 
 }
 
 async function run(options: CliOptions): Promise<number> {
+  const started = performance.now();
   const root = workspaceRoot();
   const varsFile = varsFileOf(options);
   const shard = options.shard === undefined ? undefined : parseShard(options.shard);
@@ -375,6 +380,28 @@ async function run(options: CliOptions): Promise<number> {
     }
   }
 
+  let engines: OwnedSupervisor | undefined;
+  if (plan.mode === "local" && !options.dryRun) {
+    // Local mode fails here, before any suite, when an engine is missing; a Go-built one is built now.
+    const declarations = await selectedDeclarations(root, suites, builds);
+    if (!declarations) return EXIT.failed;
+    const kinds = enginesNeeded(declarations.map((d) => d.declaration));
+    const problems = await prepareEngines(kinds, env);
+    if (problems.length > 0) {
+      complain(
+        `local mode cannot start ${problems.length === 1 ? "an engine" : "these engines"}; nothing ran:`,
+      );
+      for (const problem of problems) console.error(`  - ${problem}`);
+      console.error("  (pnpm test:integration doctor --mode local shows every engine's state)");
+      return EXIT.failed;
+    }
+    // One supervisor for the whole run: every package, test file and worker shares its engines. It stops
+    // them when this process ends, however it ends.
+    engines = await startSupervisor(env, { keepAlive: true });
+    env[LOCAL_ENGINES_VARIABLE] = engines.url;
+    say(`engines: ${kinds.join(", ") || "none"} (started on first use, one of each for the run)`);
+  }
+
   const replayed = new Set(
     plan.turboArgs.includes("--force") ? [] : suites.filter((s) => s.cached).map((s) => s.name),
   );
@@ -396,6 +423,7 @@ async function run(options: CliOptions): Promise<number> {
       rmSync(join(dir, name), { force: true });
   }
   const turbo = spawnSync("pnpm", ["exec", "turbo", ...plan.turboArgs], { stdio: "inherit", env });
+  const engineStats = await engines?.stop();
   const total = printSummary(
     plan.mode,
     artifacts,
@@ -403,8 +431,10 @@ async function run(options: CliOptions): Promise<number> {
     new Set(suites.filter((s) => replayed.has(s.name)).map(artifactsNameOf)),
     shard,
   );
+  if (engineStats) for (const line of describeEngines(engineStats)) console.log(`  ${line}`);
   writeSummaries(plan.mode, artifacts, suites, replayed);
   say(`per-service summaries: ${folders.map((f) => `artifacts/${f}/summary.json`).join(", ")}`);
+  say(`${plan.mode} lane: ${((performance.now() - started) / 1000).toFixed(1)} s wall time`);
   if (replayed.size > 0) {
     say(
       `replayed from turbo's cache, not run again (nothing they depend on changed): ${[...replayed].join(", ")}. ` +

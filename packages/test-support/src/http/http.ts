@@ -1,4 +1,4 @@
-import { getResponse, type RequestHandler } from "msw";
+import type { RequestHandler } from "msw";
 import type { Dependency, DependencyContext, DependencyHandle } from "../dependency.js";
 import { TestSupportError } from "../errors.js";
 import { redactTarget } from "../redact.js";
@@ -50,6 +50,8 @@ export function http(options: HttpOptions): Dependency<HttpUpstream> {
       const unhandled: string[] = [];
       const upstreamFetch = (async (input: string | URL | Request, init?: RequestInit) => {
         const request = new Request(resolveUrl(input, baseUrl), init);
+        // msw loads when a suite first sends a request, never at import.
+        const { getResponse } = await import("msw");
         const response = await getResponse([...extra, ...initial], request);
         if (response) return response;
         const call = `${request.method} ${request.url}`;

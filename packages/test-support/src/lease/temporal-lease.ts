@@ -5,7 +5,7 @@
 // started. The client that starts those workflows carries the lease id in its identity, which the server
 // records in each workflow's start event. The sweep terminates a workflow only when the latest run of a lease
 // timed out, that run's memo lists the workflow, and its first run was started under that very identity.
-import { Client, Connection } from "@temporalio/client";
+import type { Client } from "@temporalio/client";
 import { errorText } from "../errors.js";
 import type { SweepReport, SweptObject } from "./lease.js";
 
@@ -102,6 +102,8 @@ export async function sweepTemporal(
   label: string,
   options: { dryRun: boolean; timeoutMs: number },
 ): Promise<SweepReport> {
+  // Loaded only when a Temporal namespace is swept, like the dependency's own client.
+  const { Client, Connection } = await import("@temporalio/client");
   const connection = await Connection.connect({ address, connectTimeout: options.timeoutMs });
   const within = <T>(action: () => Promise<T>) =>
     connection.withDeadline(Date.now() + options.timeoutMs, action);

@@ -1,21 +1,15 @@
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import {
-  ClientWriteRequestOnMissingDeletes,
-  CredentialsMethod,
-  OpenFgaClient,
-  type WriteAuthorizationModelRequest,
-} from "@openfga/sdk";
-import { transformer } from "@openfga/syntax-transformer";
-import axios, { type AxiosInstance } from "axios";
+import type { OpenFgaClient, WriteAuthorizationModelRequest } from "@openfga/sdk";
+import type { AxiosInstance } from "axios";
 import type { Dependency, DependencyContext, DependencyHandle, EnvironmentVariables } from "../dependency.js";
 import { errorText, TestSupportError } from "../errors.js";
+import { lazyModule } from "../lazy-module.js";
 import { type Heartbeat, leaseMsFrom, leaseText, startHeartbeat } from "../lease/lease.js";
 import { registerStoreLease, type StoreLease } from "../lease/openfga-lease.js";
+import { localEngine } from "../local/client.js";
 import { redactTarget } from "../redact.js";
 import { readUrlVariable } from "../variables.js";
-import { createInMemoryAxios, IN_MEMORY_API_URL } from "./memory/adapter.js";
-import { InMemoryOpenFga } from "./memory/server.js";
 import type { TupleKey } from "./memory/tuples.js";
 
 /** Options of the openfga dependency. */
@@ -81,10 +75,14 @@ async function releaseStore(wire: ClientWiring, storeId: string): Promise<void> 
   wire.leases?.held.delete(storeId);
   await held.lease.release().catch(() => {});
 }
+// The SDK, axios and the in-memory server load when a suite first builds an openfga dependency.
+const sdk = lazyModule("@openfga/sdk", () => import("@openfga/sdk"));
+
 const wiring = new WeakMap<OpenFgaClient, ClientWiring>();
 type SdkAxios = ConstructorParameters<typeof OpenFgaClient>[1];
 
 function clientFor(wire: ClientWiring, storeId?: string, authorizationModelId?: string): OpenFgaClient {
+  const { CredentialsMethod, OpenFgaClient } = sdk.get();
   const client = new OpenFgaClient(
     {
       apiUrl: wire.apiUrl,
@@ -116,6 +114,7 @@ export async function createStoreClient(client: OpenFgaClient, name: string): Pr
       "createStoreClient needs a client handed out by the openfga() dependency.",
     );
   }
+  await sdk.load();
   const { id } = await clientFor(wire).createStore({ name });
   // A scratch store belongs to the environment: close removes it if the suite has not (a sweep, if the
   // process dies first).
@@ -144,6 +143,7 @@ async function loadModel(model: OpenFgaOptions["model"]): Promise<WriteAuthoriza
       );
     }
   }
+  const { transformer } = await import("@openfga/syntax-transformer");
   try {
     return transformer.transformDSLToJSONObject(text) as unknown as WriteAuthorizationModelRequest;
   } catch (error) {
@@ -161,7 +161,8 @@ const STORE_PATH = /\/stores\/([^/]+)(?:\/([^/]+))?$/;
 /** The store id and endpoint of a request URL (`/stores/{id}/write` → [id, "write"]). */
 function storeRequest(url: string | undefined): [string, string] | undefined {
   if (!url) return undefined;
-  const match = STORE_PATH.exec(new URL(url, IN_MEMORY_API_URL).pathname);
+  // The base only resolves a relative URL; the path is what counts.
+  const match = STORE_PATH.exec(new URL(url, "http://127.0.0.1").pathname);
   return match ? [match[1] ?? "", match[2] ?? ""] : undefined;
 }
 
@@ -232,6 +233,7 @@ function keepLedger(wire: ClientWiring): void {
 
 /** Deletes the tuples this environment created in each store, in requests of 100 (the server's limit). */
 async function deleteCreated(wire: ClientWiring): Promise<void> {
+  const { ClientWriteRequestOnMissingDeletes } = sdk.get();
   for (const [storeId, created] of wire.ledger.created) {
     const keys = [...created.values()];
     const client = clientFor(wire, storeId);
@@ -282,8 +284,9 @@ function checkSdkUrl(raw: string, variable: string): void {
 }
 
 /**
- * An OpenFGA dependency. repo/local: an in-memory OpenFGA answering the real `@openfga/sdk` client
- * in-process. cluster: the SDK on FGA_API_URL. Either way the client points at a store of this
+ * An OpenFGA dependency. repo: an in-memory OpenFGA answering the real `@openfga/sdk` client in-process.
+ * local: the SDK on the run's OpenFGA server (the real binary, memory datastore). cluster: the SDK on
+ * FGA_API_URL. Either way the client points at a store of this
  * environment with the model written, and reset deletes every tuple written through it.
  */
 export function openfga(options: OpenFgaOptions): Dependency<OpenFgaDependencyClient> {
@@ -310,6 +313,7 @@ export function openfga(options: OpenFgaOptions): Dependency<OpenFgaDependencyCl
     givenStore: string | undefined,
   ): Promise<DependencyHandle<OpenFgaClient>> => {
     const json = await loadOnce();
+    await sdk.load();
     keepLedger(wire);
     // Set-up requests are bounded by the factory's connect and set-up bounds (the driver's own timeouts sit
     // 1 s past them as a backstop, so the factory's message wins) and stop when the factory gives up.
@@ -416,10 +420,16 @@ export function openfga(options: OpenFgaOptions): Dependency<OpenFgaDependencyCl
   return {
     kind: "openfga",
     variables: [apiUrlEnv],
+    // The run's first environment may start the server.
+    startTimeoutMs: 60_000,
     describeTarget(env: EnvironmentVariables) {
       return redactTarget(env[apiUrlEnv] ?? "");
     },
     async double(context) {
+      const [{ createInMemoryAxios, IN_MEMORY_API_URL }, { InMemoryOpenFga }] = await Promise.all([
+        import("./memory/adapter.js"),
+        import("./memory/server.js"),
+      ]);
       const wire = {
         axios: createInMemoryAxios(new InMemoryOpenFga()),
         apiUrl: IN_MEMORY_API_URL,
@@ -427,6 +437,17 @@ export function openfga(options: OpenFgaOptions): Dependency<OpenFgaDependencyCl
         ledger: { created: new Map(), scratchStores: new Set<string>() },
       };
       return open(context, wire, "in-memory-openfga", "in-process", undefined);
+    },
+    async local(context) {
+      const server = await localEngine("openfga", context.env, context.signal);
+      const { default: axios } = await import("axios");
+      const wire = {
+        axios: axios.create(),
+        apiUrl: server.url,
+        token: undefined,
+        ledger: { created: new Map(), scratchStores: new Set<string>() },
+      };
+      return open(context, wire, "openfga", `${server.url} (local)`, undefined);
     },
     async live(context) {
       readUrlVariable(
@@ -438,6 +459,7 @@ export function openfga(options: OpenFgaOptions): Dependency<OpenFgaDependencyCl
       );
       const raw = context.env[apiUrlEnv] ?? "";
       checkSdkUrl(raw, apiUrlEnv);
+      const { default: axios } = await import("axios");
       const wire: ClientWiring = {
         axios: axios.create(),
         apiUrl: raw,

@@ -7,8 +7,9 @@ import { scrub } from "../redact.js";
 import type { Migration } from "./migrations.js";
 import { installReset, quoteIdent, runReset } from "./reset-sql.js";
 
-// A real PostgreSQL server (cluster mode; local mode once it starts one): the environment owns a schema
-// for the migrations and one for the reset machinery, and nothing else.
+// A real PostgreSQL server: in cluster mode the environment owns a schema for the migrations and one for
+// the reset machinery, and nothing else; in local mode it owns a whole database, copied from a template
+// that already holds both schemas.
 
 /** Process-wide count of connections the live pools hold, per server, for the budget message. */
 const BUDGET_KEY = Symbol.for("@org/test-support/postgres-connections");
@@ -30,6 +31,8 @@ export interface LiveOptions {
   readonly assertDatabase: (database: string) => void;
   /** The lease the schemas are registered under, so a sweep removes them if this process dies. */
   readonly lease: { readonly holder: string; readonly ms: number };
+  /** The database already holds the migrated schema and its reset (a copy of a template): nothing to build, nor to drop on close. */
+  readonly prepared?: boolean;
 }
 
 /** A pool on a real server with the environment's schema, reset and close. */
@@ -257,7 +260,7 @@ export async function openLivePool(options: LiveOptions, context: DependencyCont
   };
 
   try {
-    await build(context.setupTimeoutMs);
+    if (!options.prepared) await build(context.setupTimeoutMs);
   } catch (error) {
     // Nothing is left behind: the schemas go whether the migrations failed or the bound passed (and if
     // this drop fails too, the lease stops being renewed and a sweep drops them).
@@ -336,10 +339,13 @@ export async function openLivePool(options: LiveOptions, context: DependencyCont
       heartbeat.stop();
       try {
         for (const client of [...checkedOut]) takeBack(client, "environment closed");
-        try {
-          await dropSchemas();
-        } catch (error) {
-          throw leftBehind(error);
+        // A prepared database goes as a whole once the pool is closed.
+        if (!options.prepared) {
+          try {
+            await dropSchemas();
+          } catch (error) {
+            throw leftBehind(error);
+          }
         }
         await lease.release().catch(() => {});
       } finally {

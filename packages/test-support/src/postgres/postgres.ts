@@ -2,15 +2,13 @@ import type pg from "pg";
 import type { Dependency, DependencyContext, DependencyHandle } from "../dependency.js";
 import { TestSupportError } from "../errors.js";
 import { leaseHolder, leaseMsFrom } from "../lease/lease.js";
+import { leaseDatabase, releaseDatabase } from "../local/client.js";
 import { redactTarget, secretsOf } from "../redact.js";
 import { readUrlVariable } from "../variables.js";
-import { openLivePool } from "./live-engine.js";
 import { type Migration, readMigrations } from "./migrations.js";
-import { openPgMemPool } from "./pg-mem-engine.js";
-import { openPglitePool, pgliteSnapshot } from "./pglite-engine.js";
 import { assertCleanupAllowed } from "./safety.js";
 
-/** The engines repo mode (and local mode, for now) can run. */
+/** The in-process engines repo mode can run (local mode runs a real server whatever this says). */
 export type PostgresEngine = "pglite" | "pg-mem";
 
 /** Options of the postgres dependency. */
@@ -30,7 +28,7 @@ export interface PostgresOptions {
   maxConnections?: number;
 }
 
-/** The client every mode hands out: a `pg` Pool (over PGlite or pg-mem in repo/local, a server in cluster). */
+/** The client every mode hands out: a `pg` Pool (over PGlite or pg-mem in repo, a server in local and cluster). */
 export type PostgresClient = pg.Pool;
 
 /** URL query parameters a connection may carry; anything else (options, search_path...) could undo the isolation. */
@@ -88,10 +86,11 @@ function assertIsolationKept(url: URL, urlEnv: string, target: string): void {
 }
 
 /**
- * A Postgres dependency. repo (and local, for now): PGlite, real PostgreSQL in process, started from a
- * cached post-migration snapshot (or pg-mem with `engine: "pg-mem"`). cluster: a `pg` Pool with the
- * migrations applied in a schema of its own, dropped on close. Reset returns to the post-migration
- * state in every mode (README, "Reset semantics").
+ * A Postgres dependency. repo: PGlite, real PostgreSQL in process, started from a cached post-migration
+ * snapshot (or pg-mem with `engine: "pg-mem"`). local: a database of its own on the run's embedded
+ * PostgreSQL, copied from a template that holds the migrations, dropped on close. cluster: a `pg` Pool
+ * with the migrations applied in a schema of its own, dropped on close. Reset returns to the
+ * post-migration state in every mode (README, "Reset semantics").
  */
 export function postgres(options: PostgresOptions): Dependency<PostgresClient> {
   if (!options || (typeof options.migrations !== "string" && !(options.migrations instanceof URL))) {
@@ -129,10 +128,13 @@ export function postgres(options: PostgresOptions): Dependency<PostgresClient> {
   const double = async (context: DependencyContext): Promise<DependencyHandle<PostgresClient>> => {
     const list = await loadMigrations();
     const describe = `postgres dependency "${context.name}" (${engine}, ${context.mode} mode)`;
+    // Each engine's libraries load when a suite first builds it, never at import.
     if (engine === "pg-mem") {
+      const { openPgMemPool } = await import("./pg-mem-engine.js");
       const memory = openPgMemPool(list);
       return { client: memory.pool, implementation: "pg-mem", target: "in-process", ...lifecycle(memory) };
     }
+    const { openPglitePool, pgliteSnapshot } = await import("./pglite-engine.js");
     const snapshot = await pgliteSnapshot(list, context.env);
     const session = await openPglitePool(snapshot, {
       describe,
@@ -145,10 +147,54 @@ export function postgres(options: PostgresOptions): Dependency<PostgresClient> {
   return {
     kind: "postgres",
     variables: [options.urlEnv],
+    // The run's first environment may start the server (and, once per machine, initdb it).
+    startTimeoutMs: 60_000,
     describeTarget(env) {
       return redactTarget(env[options.urlEnv] ?? "");
     },
     double,
+    async local(context: DependencyContext): Promise<DependencyHandle<PostgresClient>> {
+      const list = await loadMigrations();
+      const name = schemaNameFor(context.service, context.name, context.instanceId);
+      const lease = await leaseDatabase(list, name, context.env, context.signal);
+      const target = `${redactTarget(lease.url)} (schema ${lease.schema})`;
+      try {
+        const { openLivePool } = await import("./live-engine.js");
+        const local = await openLivePool(
+          {
+            connectionString: lease.url,
+            server: new URL(lease.url).host,
+            target,
+            secrets: secretsOf(lease.url),
+            urlEnv: "the local PostgreSQL",
+            schema: lease.schema,
+            maxConnections,
+            migrations: list,
+            // The run's own server, and a database made for this environment alone.
+            assertDatabase: () => {},
+            prepared: true,
+            lease: { holder: leaseHolder(context.runId), ms: leaseMsFrom(context.env) },
+          },
+          context,
+        );
+        return {
+          client: local.pool,
+          implementation: lease.implementation,
+          target,
+          reset: () => local.reset(),
+          async close() {
+            try {
+              await local.close();
+            } finally {
+              await releaseDatabase(lease.database, context.env);
+            }
+          },
+        };
+      } catch (error) {
+        await releaseDatabase(lease.database, context.env).catch(() => {});
+        throw error;
+      }
+    },
     async live(context: DependencyContext): Promise<DependencyHandle<PostgresClient>> {
       const raw = context.env[options.urlEnv] ?? "";
       const url = readUrlVariable(
@@ -167,6 +213,7 @@ export function postgres(options: PostgresOptions): Dependency<PostgresClient> {
       const leaseMs = leaseMsFrom(context.env);
       const list = await loadMigrations();
       const schema = schemaNameFor(context.service, context.name, context.instanceId);
+      const { openLivePool } = await import("./live-engine.js");
       const live = await openLivePool(
         {
           connectionString: raw,

@@ -1,5 +1,5 @@
-// A redis-server started on a free loopback port: local mode's engine (one per process, shared by its
-// environments, which keep apart by key prefix), and the private server of tests and benchmarks.
+// A redis-server started on a free loopback port: local mode's engine (one per run, started by the run's
+// supervisor; environments keep apart by key prefix), and the private server of tests and benchmarks.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createConnection, createServer } from "node:net";
@@ -16,6 +16,7 @@ export const REDIS_SERVER_VARIABLE = "REDIS_SERVER_PATH";
 export interface RedisServerProcess {
   readonly port: number;
   readonly url: string;
+  readonly pid: number;
   /** Stops it (SIGTERM, then SIGKILL) and removes its folder. */
   stop(): Promise<void>;
   /** Kills it at once, as a crash would (for outage tests). */
@@ -134,45 +135,8 @@ export async function startRedisServer(
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
+    pid: child.pid ?? 0,
     stop: () => stop("SIGTERM"),
     kill: () => stop("SIGKILL"),
-  };
-}
-
-let shared: { server: Promise<RedisServerProcess>; users: number } | undefined;
-
-/** Local mode's server: started by the first environment of the process, stopped when the last closes. */
-export async function acquireLocalRedis(
-  env: EnvironmentVariables,
-  timeoutMs: number,
-): Promise<{ url: string; release(): Promise<void> }> {
-  if (!shared) {
-    const server = startRedisServer({ env, timeoutMs });
-    shared = { server, users: 0 };
-    server.catch(() => {
-      shared = undefined;
-    });
-  }
-  const current = shared;
-  current.users++;
-  let server: RedisServerProcess;
-  try {
-    server = await current.server;
-  } catch (error) {
-    current.users--;
-    throw error;
-  }
-  let released = false;
-  return {
-    url: server.url,
-    async release() {
-      if (released) return;
-      released = true;
-      current.users--;
-      if (current.users === 0 && shared === current) {
-        shared = undefined;
-        await server.stop();
-      }
-    },
   };
 }

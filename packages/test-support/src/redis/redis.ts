@@ -1,20 +1,20 @@
 import type { Duplex } from "node:stream";
-import { type RedisOptions as IoRedisOptions, Redis } from "ioredis";
+import type { RedisOptions as IoRedisOptions, Redis } from "ioredis";
 import type { Dependency, DependencyContext, DependencyHandle } from "../dependency.js";
 import { errorText, TestSupportError } from "../errors.js";
 import { leaseHolder, leaseMsFrom, leaseText, startHeartbeat } from "../lease/lease.js";
-import { registerKeyLease } from "../lease/redis-lease.js";
+import type { registerKeyLease } from "../lease/redis-lease.js";
+import { localEngine } from "../local/client.js";
 import { redactTarget, scrub, secretsOf } from "../redact.js";
 import { readUrlVariable } from "../variables.js";
-import { type ClientScope, ScopedRedis } from "./client.js";
-import { RedisDouble } from "./double/server.js";
-import { acquireLocalRedis } from "./local-server.js";
+import type { ClientScope } from "./client.js";
+import type { RedisDouble } from "./double/server.js";
 
 /** Options of the redis dependency. */
 export interface RedisOptions {
   /** The variable holding the URL in cluster mode, e.g. "REDIS_URL". */
   urlEnv: string;
-  /** Local mode: how long redis-server may take to start (default 10 s). */
+  /** Local mode: how long the run's redis-server may take to start (default 10 s). */
   startTimeoutMs?: number;
 }
 
@@ -179,6 +179,12 @@ export function redis(options: RedisOptions): Dependency<RedisClient> {
           `Check that the server is up and that ${variable} has the right host, port and password.`,
         { cause: error },
       );
+    // ioredis and the double load when a suite first builds a redis dependency, never at import.
+    const [{ Redis }, { ScopedRedis }, leases] = await Promise.all([
+      import("ioredis"),
+      import("./client.js"),
+      import("../lease/redis-lease.js"),
+    ]);
     // The admin connection stays on database 0 until the number is checked, so SELECT's answer is seen.
     const admin = new Redis({ ...base, db: 0, commandTimeout: context.operationTimeoutMs });
     let adminError: Error | undefined;
@@ -230,7 +236,7 @@ export function redis(options: RedisOptions): Dependency<RedisClient> {
     // Registered before anything is written under the prefix, so a crash cannot leave unregistered keys.
     let lease: Awaited<ReturnType<typeof registerKeyLease>>;
     try {
-      lease = await registerKeyLease(admin, prefix, leaseHolder(context.runId), leaseMs);
+      lease = await leases.registerKeyLease(admin, prefix, leaseHolder(context.runId), leaseMs);
     } catch (error) {
       admin.disconnect();
       release();
@@ -305,6 +311,10 @@ export function redis(options: RedisOptions): Dependency<RedisClient> {
       return redactTarget(env[options.urlEnv] ?? "");
     },
     async double(context: DependencyContext): Promise<DependencyHandle<RedisClient>> {
+      const [{ RedisDouble }, { ScopedRedis }] = await Promise.all([
+        import("./double/server.js"),
+        import("./client.js"),
+      ]);
       const double = new RedisDouble();
       const { prefix, release } = claimKeyPrefix(context.service, context.instanceId, context.name);
       const scope: ClientScope = {
@@ -344,15 +354,15 @@ export function redis(options: RedisOptions): Dependency<RedisClient> {
       };
     },
     async local(context: DependencyContext): Promise<DependencyHandle<RedisClient>> {
-      const server = await acquireLocalRedis(context.env, startTimeoutMs);
-      try {
-        return await connectReal(context, server.url, "redis-server", "the local redis-server", () =>
-          server.release(),
-        );
-      } catch (error) {
-        await server.release();
-        throw error;
-      }
+      // The run's redis-server, shared by every environment of the run; each keeps to its key prefix.
+      const server = await localEngine("redis", context.env, context.signal);
+      return connectReal(
+        context,
+        server.url,
+        server.implementation,
+        "the local redis-server",
+        async () => {},
+      );
     },
     async live(context: DependencyContext): Promise<DependencyHandle<RedisClient>> {
       const url = readUrlVariable(

@@ -4,17 +4,17 @@ import { createIntegrationEnvironment } from "../environment.js";
 import { isTestSupportError } from "../errors.js";
 import { temporal } from "./temporal.js";
 
-it("local mode without a Temporal CLI says how to get one", async () => {
+it("local mode with a Temporal CLI variable naming no binary says so, and how to use the cache instead", async () => {
   const error = await caught(() =>
     createIntegrationEnvironment({
       service: "svc",
       dependencies: { workflows: temporal({ namespaceEnv: "NS", addressEnv: "ADDR", taskQueue: "q" }) },
-      env: { INTEGRATION_MODE: "local", TEMPORAL_CLI_PATH: "/nonexistent/temporal" },
+      // A supervisor of this process's own, which reads the variable (LOCAL_ENGINES_VARIABLE is not set here).
+      env: { ...process.env, INTEGRATION_MODE: "local", TEMPORAL_CLI_PATH: "/nonexistent/temporal" },
       telemetry: memoryTelemetry(),
     }),
   );
-  expect(isTestSupportError(error, "INVALID_OPTIONS")).toBe(true);
-  expect(error.message).toContain("TEMPORAL_CLI_PATH");
-  expect(error.message).toContain("/nonexistent/temporal does not exist");
-  expect(error.message).toContain("scripts/temporal-server.sh ensure");
+  expect(isTestSupportError(error, "CONNECT_FAILED")).toBe(true);
+  expect(error.message).toContain("TEMPORAL_CLI_PATH=/nonexistent/temporal is not an executable file");
+  expect(error.message).toContain("unset it to use the cache");
 });

@@ -1,20 +1,18 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import { createServer } from "node:net";
 import { hostname } from "node:os";
-import { Client, Connection, type WorkflowClient } from "@temporalio/client";
+import type { Client, Connection, WorkflowClient } from "@temporalio/client";
 import { ulid } from "ulid";
 import type { Dependency, DependencyContext, DependencyHandle, EnvironmentVariables } from "../dependency.js";
 import { errorText, TestSupportError } from "../errors.js";
 import { type Heartbeat, leaseHolder, leaseMsFrom, leaseText, startHeartbeat } from "../lease/lease.js";
-import { registerProcessLease } from "../lease/process-lease.js";
 import {
   leaseIdentity,
   registerWorkflowLease,
   temporalLeaseId,
   type WorkflowLease,
 } from "../lease/temporal-lease.js";
-import { type StubWorkflowBehaviour, TemporalStub } from "./stub.js";
+import { TEMPORAL_CLI_VARIABLE } from "../local/binaries.js";
+import { localEngine } from "../local/client.js";
+import type { StubWorkflowBehaviour, TemporalStub } from "./stub.js";
 
 /** The workflow API of `@temporalio/client` that suites use, in every mode. */
 export type TemporalWorkflowClient = Pick<WorkflowClient, "start" | "execute" | "getHandle">;
@@ -33,7 +31,7 @@ export interface TemporalClient {
 
 /** Options of the temporal dependency. */
 export interface TemporalOptions {
-  /** The variable holding the namespace (cluster: required; local: default "default"). */
+  /** The variable holding the namespace (cluster: required; local mode uses the dev server's "default"). */
   namespaceEnv: string;
   /** The variable holding host:port of the frontend (cluster: required). */
   addressEnv: string;
@@ -41,12 +39,12 @@ export interface TemporalOptions {
   taskQueue: string;
   /** Repo mode: what each workflow type does. */
   stub?: Readonly<Record<string, StubWorkflowBehaviour>>;
-  /** Local mode: how long the dev server may take to come up (default 30 s). */
+  /** Local mode: how long the run's dev server may take to come up (default 30 s). */
   startTimeoutMs?: number;
 }
 
-/** The variable naming a `temporal` CLI binary for local mode (scripts/temporal-server.sh ensure prints one). */
-export const TEMPORAL_CLI_VARIABLE = "TEMPORAL_CLI_PATH";
+/** The variable naming a `temporal` CLI binary for local mode; unset, the run builds one into the cache. */
+export { TEMPORAL_CLI_VARIABLE };
 
 /** A workflow id unique to this call, so runs and tests never collide: `<prefix>-<ulid>`. */
 export function uniqueWorkflowId(prefix: string): string {
@@ -234,14 +232,6 @@ async function terminateRunning(bounds: Bounds, ids: Set<string>, reason: string
   );
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 /** Connects a client and checks the namespace exists, so a typo fails here rather than at the first start. */
 async function connect(
   address: string,
@@ -249,7 +239,9 @@ async function connect(
   timeoutMs: number,
   label: string,
   identity?: string,
-) {
+): Promise<{ connection: Connection; client: Client }> {
+  // @temporalio/client loads when a suite first connects, never at import.
+  const { Client, Connection } = await import("@temporalio/client");
   let connection: Connection;
   try {
     connection = await Connection.connect({ address, connectTimeout: timeoutMs });
@@ -273,62 +265,11 @@ async function connect(
   return { connection, client: new Client({ connection, namespace, ...(identity ? { identity } : {}) }) };
 }
 
-/** Starts `temporal server start-dev` on free loopback ports and waits until it answers. */
-async function startDevServer(binary: string, namespace: string, timeoutMs: number) {
-  const port = await freePort();
-  const child: ChildProcess = spawn(
-    binary,
-    [
-      "server",
-      "start-dev",
-      "--headless",
-      "--ip",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--namespace",
-      namespace,
-      "--log-level",
-      "error",
-    ],
-    { stdio: ["ignore", "ignore", "pipe"] },
-  );
-  let stderr = "";
-  child.stderr?.on("data", (chunk) => {
-    stderr = (stderr + String(chunk)).slice(-2000);
-  });
-  const address = `127.0.0.1:${port}`;
-  // If this process is killed before it stops the server, the lease runs out and a sweep stops it.
-  const lease = registerProcessLease(child.pid, `Temporal dev server on ${address}`);
-  child.once("exit", () => lease.release());
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (child.exitCode !== null) {
-      throw new TestSupportError(
-        "CONNECT_FAILED",
-        `the Temporal dev server (${binary}) exited with ${child.exitCode}: ${stderr.trim()}`,
-      );
-    }
-    try {
-      const connected = await connect(address, namespace, 1000, TEMPORAL_CLI_VARIABLE);
-      return { child, address, ...connected };
-    } catch (error) {
-      if (Date.now() > deadline) {
-        child.kill("SIGKILL");
-        throw new TestSupportError(
-          "CONNECT_TIMEOUT",
-          `the Temporal dev server did not answer within ${timeoutMs} ms at ${address}: ${errorText(error)}`,
-        );
-      }
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }
-}
-
 /**
- * A Temporal dependency. repo: a typed stub of the workflow API, programmed by `stub`. local: a real dev
- * server started for the environment from TEMPORAL_CLI_PATH. cluster: @temporalio/client on the address
- * and namespace variables. Reset terminates every workflow the test started that still runs.
+ * A Temporal dependency. repo: a typed stub of the workflow API, programmed by `stub`. local: the run's
+ * dev server, with a task queue of the environment's own (`<taskQueue>-<instance>`) so workers of other
+ * environments never take its tasks. cluster: @temporalio/client on the address and namespace variables.
+ * Reset terminates every workflow the test started that still runs.
  */
 export function temporal(options: TemporalOptions): Dependency<TemporalClient> {
   for (const key of ["namespaceEnv", "addressEnv"] as const) {
@@ -351,13 +292,14 @@ export function temporal(options: TemporalOptions): Dependency<TemporalClient> {
     implementation: string,
     close: () => Promise<void>,
     leased?: { lease: WorkflowLease; heartbeat: Heartbeat; leaseMs: number; started: Set<string> },
+    taskQueue = options.taskQueue,
   ): DependencyHandle<TemporalClient> => {
     const started = leased?.started ?? new Set<string>();
     return {
       client: {
         workflow: tracked(bounds, started, leased?.lease),
         namespace,
-        taskQueue: options.taskQueue,
+        taskQueue,
         address: bounds.address,
         stub: undefined,
       },
@@ -398,6 +340,7 @@ export function temporal(options: TemporalOptions): Dependency<TemporalClient> {
       return `${env[options.addressEnv] ?? ""} (namespace ${env[options.namespaceEnv] ?? ""})`;
     },
     async double(): Promise<DependencyHandle<TemporalClient>> {
+      const { TemporalStub } = await import("./stub.js");
       const stub = new TemporalStub(options.stub ?? {}, options.taskQueue);
       const terminate = async () => {
         await Promise.all(stub.running().map((id) => stub.getHandle(id).terminate("test-support reset")));
@@ -417,29 +360,30 @@ export function temporal(options: TemporalOptions): Dependency<TemporalClient> {
       };
     },
     async local(context: DependencyContext): Promise<DependencyHandle<TemporalClient>> {
-      const binary = context.env[TEMPORAL_CLI_VARIABLE];
-      if (!binary || !existsSync(binary)) {
-        throw new TestSupportError(
-          "INVALID_OPTIONS",
-          `local mode runs a Temporal dev server and needs ${TEMPORAL_CLI_VARIABLE}, the path of a temporal CLI binary` +
-            (binary ? ` (${binary} does not exist)` : " (unset)") +
-            ". Build one with `bash scripts/temporal-server.sh ensure` and export the path it prints, or run in repo mode.",
-        );
-      }
-      const namespace = context.env[options.namespaceEnv] || "default";
-      const server = await startDevServer(binary, namespace, options.startTimeoutMs ?? 30_000);
+      const server = await localEngine("temporal", context.env, context.signal);
+      const namespace = "default";
+      const { connection, client } = await connect(
+        server.url,
+        namespace,
+        context.connectTimeoutMs + 1000,
+        "the local dev server",
+      );
       const bounds: Bounds = {
-        connection: server.connection,
-        workflow: server.client.workflow,
+        connection,
+        workflow: client.workflow,
         name: context.name,
-        address: server.address,
+        address: server.url,
         ms: context.operationTimeoutMs,
       };
-      // The dev server dies with the run (and its process lease), so its workflows need no lease of their own.
-      return handleFor(bounds, namespace, "temporal-dev-server", async () => {
-        await server.connection.close();
-        server.child.kill("SIGTERM");
-      });
+      // The run's dev server dies with the run (and its process lease), so local workflows need no lease.
+      return handleFor(
+        bounds,
+        namespace,
+        "temporal-dev-server",
+        () => connection.close(),
+        undefined,
+        `${options.taskQueue}-${context.instanceId}`,
+      );
     },
     async live(context: DependencyContext): Promise<DependencyHandle<TemporalClient>> {
       const address = context.env[options.addressEnv] ?? "";

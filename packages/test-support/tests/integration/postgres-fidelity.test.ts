@@ -12,10 +12,10 @@ import {
   type StepOutcome,
 } from "../fidelity/postgres/runner.js";
 
-// The fidelity corpus through the factory. repo/local: PGlite must answer every case as the recorded
-// server did (a silent difference fails; the loud ones below are the only ones allowed), and pg-mem's
-// differences must match the generated docs page. cluster: the server must still answer as recorded,
-// so the recording cannot go stale.
+// The fidelity corpus through the factory. repo: PGlite must answer every case as the recorded server
+// did (a silent difference fails; the loud ones below are the only ones allowed), and pg-mem's
+// differences must match the generated docs page. local and cluster: the server (the run's embedded
+// PostgreSQL, or the live one) must still answer as recorded, so the recording cannot go stale.
 const recording = readRecording();
 const ids = corpus.map((c) => c.id);
 
@@ -37,7 +37,7 @@ describe("postgres fidelity recording", () => {
   });
 });
 
-describeInModes(["repo", "local"], "postgres fidelity of the repo-mode engines", () => {
+describeInModes(["repo"], "postgres fidelity of the repo-mode engines", () => {
   let pglite: Record<string, StepOutcome[]> = {};
   let pgMem: Record<string, StepOutcome[]> = {};
   beforeAll(async () => {
@@ -75,7 +75,7 @@ describeInModes(["repo", "local"], "postgres fidelity of the repo-mode engines",
   });
 });
 
-describeInModes(["cluster"], "postgres fidelity recording against the server", () => {
+describeInModes(["local", "cluster"], "postgres fidelity recording against the server", () => {
   let server: Record<string, StepOutcome[]> = {};
   beforeAll(async () => {
     server = (await runCorpus("pglite")).outcomes;

@@ -63,12 +63,16 @@ async function eventually<T>(read: () => Promise<T>, expected: T, attempts = 100
   return last as T;
 }
 
-const start = (client: { workflow: { start: (...a: never[]) => unknown } }, workflowId: string) =>
+// On the client's task queue: in local mode each environment has its own, which only its Worker polls.
+const start = (
+  client: { workflow: { start: (...a: never[]) => unknown }; taskQueue: string },
+  workflowId: string,
+) =>
   (client.workflow.start as (type: string, options: object) => Promise<{ workflowId: string }>)(
     "onboarding",
     {
       workflowId,
-      taskQueue: "test-support",
+      taskQueue: client.taskQueue,
       args: ["acme"],
     },
   );

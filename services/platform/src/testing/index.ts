@@ -9,7 +9,6 @@ import {
   type ServiceImpl,
   type Transport,
 } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
 import {
   type Dependency,
   declareService,
@@ -118,8 +117,9 @@ export function createPlatformTransport(
 }
 
 /**
- * The platform as a dependency of a suite: in repo/local its handlers run in-process on doubles of
- * its database and OpenFGA; in cluster a gRPC client reaches the running service at PLATFORM_GRPC_URL.
+ * The platform as a dependency of a suite: its handlers run in-process on doubles of its database and
+ * OpenFGA in repo mode, on the run's PostgreSQL and OpenFGA in local mode; in cluster a gRPC client
+ * reaches the running service at PLATFORM_GRPC_URL.
  */
 export function platformService(options: { urlEnv?: string } = {}): Dependency<PlatformClient> {
   const urlEnv = options.urlEnv ?? "PLATFORM_GRPC_URL";
@@ -128,12 +128,14 @@ export function platformService(options: { urlEnv?: string } = {}): Dependency<P
   return {
     kind: "grpc:platform",
     variables: [urlEnv],
+    // Local mode: the run's first environment may start the engines.
+    startTimeoutMs: 60_000,
     describeTarget: (env) => env[urlEnv] ?? "",
     async double(context) {
       const group = new HandleGroup();
       return group.build(async () => {
-        const database = await group.open(db.double(context));
-        const fga = await group.open(authz.double(context));
+        const database = await group.part(db, context);
+        const fga = await group.part(authz, context);
         const transport = createPlatformTransport({ db: database.client, authz: fga.client });
         return {
           client: createClient(PlatformService, transport),
@@ -155,6 +157,8 @@ export function platformService(options: { urlEnv?: string } = {}): Dependency<P
           response.tenant ? [response.tenant.id, request.ownerUserId] : undefined,
         created,
       );
+      // The gRPC transport (Node's HTTP/2 stack) loads only when a suite reaches the running service.
+      const { createGrpcTransport } = await import("@connectrpc/connect-node");
       const client = createClient(PlatformService, createGrpcTransport({ baseUrl, interceptors: [track] }));
       const cleanUp = () => deleteTenants(client, created);
       return { client, implementation: "grpc", target: baseUrl, reset: cleanUp, close: cleanUp };

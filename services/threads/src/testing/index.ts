@@ -7,7 +7,6 @@ import {
   type ServiceImpl,
   type Transport,
 } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
 import { type PlatformClient, platformService, recordCreated, requireHealthy } from "@org/platform/testing";
 import { type Dependency, declareService, HandleGroup, http, postgres, redis } from "@org/test-support";
 import { HttpResponse, http as route } from "msw";
@@ -105,14 +104,16 @@ export function threadsService(
   return {
     kind: "grpc:threads",
     variables: [urlEnv, ...platform.variables],
+    // Local mode: the run's first environment may start the engines.
+    startTimeoutMs: 60_000,
     describeTarget: (env) => `${env[urlEnv] ?? ""} (platform ${env.PLATFORM_GRPC_URL ?? ""})`,
     async double(context) {
       const group = new HandleGroup();
       return group.build(async () => {
-        const platformHandle = await group.open(platform.double(context));
-        const db = await group.open(parts.db.double(context));
-        const cache = await group.open(parts.cache.double(context));
-        const llm = await group.open(parts.llm.double(context));
+        const platformHandle = await group.part(platform, context);
+        const db = await group.part(parts.db, context);
+        const cache = await group.part(parts.cache, context);
+        const llm = await group.part(parts.llm, context);
         const clock = createManualClock();
         const transport = createThreadsTransport({
           db: db.client,
@@ -151,6 +152,8 @@ export function threadsService(
           response.thread ? [response.thread.id, request.userId] : undefined,
         created,
       );
+      // The gRPC transport (Node's HTTP/2 stack) loads only when a suite reaches the running service.
+      const { createGrpcTransport } = await import("@connectrpc/connect-node");
       const threads = createClient(
         ThreadsService,
         createGrpcTransport({ baseUrl: threadsUrl, interceptors: [track] }),

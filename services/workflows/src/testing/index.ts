@@ -8,7 +8,6 @@ import {
   type ServiceImpl,
   type Transport,
 } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
 import type { PlatformClient } from "@org/platform/testing";
 import { recordCreated, requireHealthy } from "@org/platform/testing";
 import {
@@ -95,18 +94,19 @@ export async function deleteRuns(
 
 /**
  * Workflows as a dependency. repo: its handlers in-process on doubles, Temporal's stub running the same
- * onboarding steps with the real activities; local: the same, on a Temporal dev server with an
- * in-process Worker; cluster: gRPC clients on WORKFLOWS_GRPC_URL, THREADS_GRPC_URL and PLATFORM_GRPC_URL.
+ * onboarding steps with the real activities; local: the same handlers on the run's engines (PostgreSQL,
+ * OpenFGA, Redis, the Temporal dev server with an in-process Worker); cluster: gRPC clients on
+ * WORKFLOWS_GRPC_URL, THREADS_GRPC_URL and PLATFORM_GRPC_URL.
  */
 export function workflowsService(): Dependency<WorkflowsTestClients> {
   const urlEnv = "WORKFLOWS_GRPC_URL";
   const threads = threadsService();
   const database = postgres({ migrations: workflowsMigrations, urlEnv: "WORKFLOWS_DATABASE_URL" });
-  const build = (context: DependencyContext, engine: "stub" | "dev-server") => {
+  const build = (context: DependencyContext) => {
     const group = new HandleGroup();
     return group.build(async () => {
-      const threadsHandle = await group.open(threads.double(context));
-      const db = await group.open(database.double(context));
+      const threadsHandle = await group.part(threads, context);
+      const db = await group.part(database, context);
       const activities = createActivities({ db: db.client, threads: threadsHandle.client.threads });
       const workflows = temporal({
         namespaceEnv: "TEMPORAL_NAMESPACE",
@@ -119,9 +119,7 @@ export function workflowsService(): Dependency<WorkflowsTestClients> {
           },
         },
       });
-      const engineHandle = await group.open(
-        engine === "stub" ? workflows.double(context) : workflows.local!(context),
-      );
+      const engineHandle = await group.part(workflows, context);
       // The engine answers: bundling the workflow code and starting the Worker are set-up, under the set-up
       // bound, not the start bound (a cold bundle on a busy machine takes a while).
       context.connected();
@@ -132,7 +130,8 @@ export function workflowsService(): Dependency<WorkflowsTestClients> {
       const transport = createWorkflowsTransport({
         db: db.client,
         workflow: engineHandle.client.workflow,
-        taskQueue: ONBOARDING_TASK_QUEUE,
+        // The environment's own queue in local mode, so another environment's Worker never runs its workflows.
+        taskQueue: engineHandle.client.taskQueue,
       });
       return {
         client: {
@@ -140,7 +139,8 @@ export function workflowsService(): Dependency<WorkflowsTestClients> {
           threads: threadsHandle.client.threads,
           platform: threadsHandle.client.platform,
         },
-        implementation: engine === "stub" ? "router-transport+temporal-stub" : "router-transport+dev-server",
+        implementation:
+          context.mode === "local" ? "router-transport+dev-server" : "router-transport+temporal-stub",
         target: "in-process",
         reset: () => group.reset(),
         close: async () => {
@@ -155,8 +155,8 @@ export function workflowsService(): Dependency<WorkflowsTestClients> {
     variables: [urlEnv, ...threads.variables],
     startTimeoutMs: 30_000,
     describeTarget: (env) => env[urlEnv] ?? "",
-    double: (context) => build(context, "stub"),
-    local: (context) => build(context, "dev-server"),
+    // In-process in repo and local mode alike: its parts are doubles in repo, the run's engines in local.
+    double: build,
     async live(context) {
       const baseUrl = context.env[urlEnv] ?? "";
       await requireHealthy("workflows", baseUrl, urlEnv, context.connectTimeoutMs);
@@ -177,6 +177,8 @@ export function workflowsService(): Dependency<WorkflowsTestClients> {
           response.run ? [response.run.id, response.run.userId] : undefined,
         runs,
       );
+      // The gRPC transport (Node's HTTP/2 stack) loads only when a suite reaches the running service.
+      const { createGrpcTransport } = await import("@connectrpc/connect-node");
       const workflows = createClient(
         WorkflowsService,
         createGrpcTransport({ baseUrl, interceptors: [track, trackRuns] }),
