@@ -11,6 +11,7 @@ import axios, { type AxiosInstance } from "axios";
 import type { Dependency, DependencyContext, DependencyHandle, EnvironmentVariables } from "../dependency.js";
 import { errorText, TestSupportError } from "../errors.js";
 import { redactTarget } from "../redact.js";
+import { tracedDependency } from "../trace/dependency.js";
 import { readUrlVariable } from "../variables.js";
 import { createInMemoryAxios, IN_MEMORY_API_URL } from "./memory/adapter.js";
 import { InMemoryOpenFga } from "./memory/server.js";
@@ -346,7 +347,7 @@ export function openfga(options: OpenFgaOptions): Dependency<OpenFgaDependencyCl
     };
   };
 
-  return {
+  return tracedDependency({
     kind: "openfga",
     variables: [apiUrlEnv],
     describeTarget(env: EnvironmentVariables) {
@@ -379,5 +380,5 @@ export function openfga(options: OpenFgaOptions): Dependency<OpenFgaDependencyCl
       };
       return open(context, wire, "openfga", redactTarget(raw), context.env[storeIdEnv] || undefined);
     },
-  };
+  });
 }

@@ -2,6 +2,7 @@ import type pg from "pg";
 import type { Dependency, DependencyContext, DependencyHandle } from "../dependency.js";
 import { TestSupportError } from "../errors.js";
 import { redactTarget, secretsOf } from "../redact.js";
+import { tracedDependency } from "../trace/dependency.js";
 import { readUrlVariable } from "../variables.js";
 import { openLivePool } from "./live-engine.js";
 import { type Migration, readMigrations } from "./migrations.js";
@@ -141,7 +142,7 @@ export function postgres(options: PostgresOptions): Dependency<PostgresClient> {
     return { client: session.pool, implementation: "pglite", target: "in-process", ...lifecycle(session) };
   };
 
-  return {
+  return tracedDependency({
     kind: "postgres",
     variables: [options.urlEnv],
     describeTarget(env) {
@@ -188,7 +189,7 @@ export function postgres(options: PostgresOptions): Dependency<PostgresClient> {
         ...lifecycle(live),
       };
     },
-  };
+  });
 }
 
 function lifecycle(engine: { reset(): Promise<void>; close(): Promise<void> }) {

@@ -3,6 +3,7 @@ import { type RedisOptions as IoRedisOptions, Redis } from "ioredis";
 import type { Dependency, DependencyContext, DependencyHandle } from "../dependency.js";
 import { errorText, TestSupportError } from "../errors.js";
 import { redactTarget, scrub, secretsOf } from "../redact.js";
+import { tracedDependency } from "../trace/dependency.js";
 import { readUrlVariable } from "../variables.js";
 import { type ClientScope, ScopedRedis } from "./client.js";
 import { RedisDouble } from "./double/server.js";
@@ -268,7 +269,7 @@ export function redis(options: RedisOptions): Dependency<RedisClient> {
     };
   };
 
-  return {
+  return tracedDependency({
     kind: "redis",
     variables: [options.urlEnv],
     startTimeoutMs,
@@ -335,5 +336,5 @@ export function redis(options: RedisOptions): Dependency<RedisClient> {
       ).toString();
       return connectReal(context, url, "ioredis", options.urlEnv, async () => {});
     },
-  };
+  });
 }

@@ -5,6 +5,7 @@ import { Client, Connection, type WorkflowClient } from "@temporalio/client";
 import { ulid } from "ulid";
 import type { Dependency, DependencyContext, DependencyHandle, EnvironmentVariables } from "../dependency.js";
 import { errorText, TestSupportError } from "../errors.js";
+import { tracedDependency } from "../trace/dependency.js";
 import { type StubWorkflowBehaviour, TemporalStub } from "./stub.js";
 
 /** The workflow API of `@temporalio/client` that suites use, in every mode. */
@@ -207,7 +208,7 @@ export function temporal(options: TemporalOptions): Dependency<TemporalClient> {
     };
   };
 
-  return {
+  return tracedDependency({
     kind: "temporal",
     variables: [options.addressEnv, options.namespaceEnv],
     startTimeoutMs: options.startTimeoutMs ?? 30_000,
@@ -269,5 +270,5 @@ export function temporal(options: TemporalOptions): Dependency<TemporalClient> {
       context.connected();
       return handleFor(client.workflow, namespace, address, "temporal", () => connection.close());
     },
-  };
+  });
 }

@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { ViteUserConfig } from "vitest/config";
 import { integrationModeFrom } from "../mode.js";
@@ -12,6 +13,8 @@ export function integrationConfig(options: { service: string; root: URL; unit?: 
   const root = fileURLToPath(options.root);
   const artifacts = `${resolveArtifactsDir({}, root)}/${options.service}`;
   const mode = integrationModeFrom();
+  // Each test's calls to its dependencies, for the drift harness; INTEGRATION_TRACE=0 turns it off.
+  const traceFile = process.env.INTEGRATION_TRACE === "0" ? "" : `${artifacts}/trace-${mode}.jsonl`;
   const projects: NonNullable<NonNullable<ViteUserConfig["test"]>["projects"]> = [
     {
       extends: true,
@@ -20,6 +23,9 @@ export function integrationConfig(options: { service: string; root: URL; unit?: 
         include: ["tests/integration/**/*.test.ts"],
         testTimeout: 30_000,
         hookTimeout: 60_000,
+        setupFiles: [sibling("trace-setup")],
+        globalSetup: [sibling("trace-global-setup")],
+        provide: { integrationTraceFile: traceFile },
       },
     },
   ];
@@ -45,4 +51,10 @@ export function integrationConfig(options: { service: string; root: URL; unit?: 
       outputFile: { junit: `${artifacts}/junit-${mode}.xml` },
     },
   };
+}
+
+/** A module beside this one: .ts when running from source (this package's own tests), else the built .js. */
+function sibling(name: string): string {
+  const source = fileURLToPath(new URL(`./${name}.ts`, import.meta.url));
+  return existsSync(source) ? source : fileURLToPath(new URL(`./${name}.js`, import.meta.url));
 }
