@@ -19,7 +19,9 @@ const trace = (mode: TestTrace["mode"], calls: TraceCall[], test = "a.test.ts > 
 
 describe("compareChannel", () => {
   it("agrees on the same calls in the same order", () => {
-    expect(compareChannel([call("a", 1, 1), call("b", 2, 2)], [call("a", 1, 1), call("b", 2, 2)])).toBeUndefined();
+    expect(
+      compareChannel([call("a", 1, 1), call("b", 2, 2)], [call("a", 1, 1), call("b", 2, 2)]),
+    ).toBeUndefined();
   });
 
   it("finds the first call whose answer differs", () => {
@@ -30,7 +32,9 @@ describe("compareChannel", () => {
   });
 
   it("flags sequential calls in another order", () => {
-    expect(compareChannel([call("a", 1, 1), call("b", 2, 2)], [call("b", 2, 1), call("a", 1, 2)])?.index).toBe(0);
+    expect(
+      compareChannel([call("a", 1, 1), call("b", 2, 2)], [call("b", 2, 1), call("a", 1, 2)])?.index,
+    ).toBe(0);
   });
 
   it("lets calls that were in flight together on either side come in any order", () => {

@@ -6,7 +6,11 @@ describe("Normalizer", () => {
     const n = new Normalizer();
     const a = "0b7e9c1e-5a55-4c5e-9f64-1d0f4a3b2c11";
     const b = "7f3d2a10-1111-4e22-8a33-445566778899";
-    expect(n.value({ id: a, owner: b, again: a })).toEqual({ again: "<uuid:1>", id: "<uuid:1>", owner: "<uuid:2>" });
+    expect(n.value({ id: a, owner: b, again: a })).toEqual({
+      again: "<uuid:1>",
+      id: "<uuid:1>",
+      owner: "<uuid:2>",
+    });
   });
 
   it("numbers placeholders by first appearance, so two runs with other ids agree", () => {
@@ -42,7 +46,9 @@ describe("Normalizer", () => {
   });
 
   it("reduces an error to its kind and codes", () => {
-    const error = Object.assign(new Error("duplicate key value violates unique constraint"), { code: "23505" });
+    const error = Object.assign(new Error("duplicate key value violates unique constraint"), {
+      code: "23505",
+    });
     expect(new Normalizer().error(error)).toEqual({ error: "Error", code: "23505" });
   });
 });
