@@ -402,21 +402,58 @@ export function traceHttpUpstream<T extends { baseUrl: string; fetch: typeof fet
         : new Request(new URL(String(input), upstream.baseUrl), init);
     const url = new URL(request.url);
     const path = `${url.pathname}${url.search}`;
-    const body = request.body ? bodyOf(await request.clone().text()) : undefined;
+    const sent = request.body ? bodyOf(await request.clone().text()) : undefined;
     const pending = startCall(channel, "http", `${request.method} ${url.pathname}`, {
       path,
-      ...(body === undefined ? {} : { body }),
+      ...(sent === undefined ? {} : { body: sent }),
     });
+    let response: Response;
     try {
       // The request read above, not `input`: a Request's body can be read once.
-      const response = await upstreamFetch(request);
-      const text = await response.clone().text();
-      pending.done({ status: response.status, body: bodyOf(text) });
-      return response;
+      response = await upstreamFetch(request);
     } catch (error) {
       pending.failed(error);
       throw error;
     }
+    const status = response.status;
+    if (!response.body) {
+      pending.done({ status, body: null });
+      return response;
+    }
+    // The body is recorded as the caller reads it, never ahead of it: a copy read eagerly (clone) would meet
+    // a stream's error sooner and discard chunks the caller had not read yet.
+    const reader = response.body.getReader();
+    const chunks: Uint8Array[] = [];
+    const text = () => Buffer.concat(chunks).toString("utf8");
+    const body: ReadableStream<Uint8Array> = new ReadableStream<Uint8Array>(
+      {
+        async pull(controller) {
+          let next: Awaited<ReturnType<typeof reader.read>>;
+          try {
+            next = await reader.read();
+          } catch (error) {
+            pending.done({ status, body: bodyOf(text()), bodyFailed: (error as Error)?.name ?? "error" });
+            controller.error(error);
+            return;
+          }
+          if (next.done) {
+            pending.done({ status, body: bodyOf(text()) });
+            controller.close();
+            return;
+          }
+          chunks.push(next.value);
+          controller.enqueue(next.value);
+        },
+        cancel(reason) {
+          pending.done({ status, body: bodyOf(text()), cancelled: true });
+          return reader.cancel(reason);
+        },
+      },
+      { highWaterMark: 0 },
+    );
+    const traced = new Response(body, { status, statusText: response.statusText, headers: response.headers });
+    Object.defineProperty(traced, "url", { value: response.url });
+    return traced;
   }) as typeof fetch;
   return new Proxy(upstream, {
     get(target, property) {

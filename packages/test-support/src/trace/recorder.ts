@@ -94,11 +94,23 @@ export function endTestTrace(test: string, testState: string, file: string): Tes
 
 /**
  * Normalizes a test's calls in the order they started: placeholders are numbered by first appearance in
- * that order, so two modes whose calls finished in a different order still get the same numbers.
+ * that order within each channel, so two modes whose calls finished in another order get the same numbers.
  */
 function normalizeCalls(calls: RawCall[]): TraceCall[] {
-  const normalizer = new Normalizer();
-  return calls.map((raw) => ({
+  // One numbering per channel: a part only one mode sees (a service's own database) shifts no other's.
+  const normalizers = new Map<string, Normalizer>();
+  return calls.map((raw) => {
+    let normalizer = normalizers.get(raw.channel);
+    if (!normalizer) {
+      normalizer = new Normalizer();
+      normalizers.set(raw.channel, normalizer);
+    }
+    return normalizeCall(raw, normalizer);
+  });
+}
+
+function normalizeCall(raw: RawCall, normalizer: Normalizer): TraceCall {
+  return {
     channel: raw.channel,
     kind: raw.kind,
     call: raw.call,
@@ -110,7 +122,7 @@ function normalizeCalls(calls: RawCall[]): TraceCall[] {
           ? normalizer.error(raw.outcome.error)
           : normalizer.value(raw.outcome.value),
     group: raw.group,
-  }));
+  };
 }
 
 /** Whether a call made now would be recorded (cheap; tracers check it before doing any work). */
