@@ -33,8 +33,8 @@ function brokenPostgres(honest: Dependency<Pool>, breakage: Breakage): Dependenc
       const pool = handle.client as unknown as { connect: (callback?: unknown) => unknown };
       const connect = pool.connect.bind(pool);
       const broken = new WeakSet<Client>();
-      const addRow = (result: { rows: unknown[] } | undefined) => {
-        if (result && result.rows.length > 0) result.rows.push(result.rows[0]);
+      const addRow = (result: { rows: unknown[] }) => {
+        if (result?.rows.length > 0) result.rows.push(result.rows[0]);
         return result;
       };
       const breakClient = (client: Client) => {

@@ -64,12 +64,13 @@ export type Fingerprint = Record<string, string>;
 const DEFINING = /\.(sql|fga|proto)$/;
 const SKIPPED = new Set(["node_modules", "dist", "recordings", "gen", ".turbo"]);
 
-function definingFiles(dir: string, out: string[]): void {
+function definingFiles(dir: string, out: string[], withTests: boolean): void {
   if (!existsSync(dir)) return;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     if (SKIPPED.has(entry.name) || entry.name.startsWith(".")) continue;
+    if (!withTests && entry.name === "tests") continue;
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) definingFiles(path, out);
+    if (entry.isDirectory()) definingFiles(path, out, withTests);
     else if (DEFINING.test(entry.name)) out.push(path);
   }
 }
@@ -112,10 +113,13 @@ function workspaceClosure(root: string, path: string): string[] {
   return [...seen];
 }
 
-/** The fingerprint of a package: its own defining files and those of the workspace packages it uses. */
+/**
+ * The fingerprint of a package: its own defining files (its test fixtures included) and those the
+ * workspace packages it uses ship (their own tests' fixtures are not theirs to ship).
+ */
 export function fingerprintOf(root: string, path: string): Fingerprint {
   const files: string[] = [];
-  for (const p of workspaceClosure(root, path)) definingFiles(join(root, p), files);
+  for (const p of workspaceClosure(root, path)) definingFiles(join(root, p), files, p === path);
   const out: Fingerprint = {};
   for (const file of files.sort()) {
     out[relative(root, file).replace(/\\/g, "/")] = createHash("sha256")
