@@ -1,5 +1,6 @@
 import { appendFileSync, existsSync, mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import { shardFromEnv, shardLabel } from "./cli/shard.js";
 import type { IntegrationMode } from "./mode.js";
 
 /** One structured event; targets are always redacted before they get here. */
@@ -47,7 +48,13 @@ export function createDefaultTelemetry(options: {
   service: string;
   stderr?: boolean;
 }): TelemetrySink {
-  const file = join(options.artifactsDir, options.service, "events.jsonl");
+  // A shard's events go to a file of its own, so shards run one after another in one checkout all count.
+  const shard = shardFromEnv();
+  const file = join(
+    options.artifactsDir,
+    options.service,
+    shard ? `events-${shardLabel(shard)}.jsonl` : "events.jsonl",
+  );
   let ready = false;
   return {
     emit(event) {

@@ -19,8 +19,11 @@ function connect(port: number): Promise<Socket> {
   });
 }
 
-/** What the socket receives within `ms`, or "closed"/"reset" if it ends first. */
-function receive(socket: Socket, ms: number): Promise<string> {
+/**
+ * What the socket receives within `ms`, or "closed"/"reset" if it ends first. With `until`, it returns as
+ * soon as that much has arrived: positive cases wait generously (a loaded CI machine is slow) but not idly.
+ */
+function receive(socket: Socket, ms: number, until?: string): Promise<string> {
   return new Promise((resolve) => {
     let data = "";
     const done = (result: string) => {
@@ -31,6 +34,7 @@ function receive(socket: Socket, ms: number): Promise<string> {
     const timer = setTimeout(() => done(data), ms);
     socket.on("data", (chunk) => {
       data += chunk.toString();
+      if (until !== undefined && data.length >= until.length) done(data);
     });
     socket.once("error", (error: NodeJS.ErrnoException) =>
       done(error.code === "ECONNRESET" ? "reset" : "error"),
@@ -53,7 +57,7 @@ describe("the fault proxy", () => {
     withProxy(async (proxy) => {
       const socket = await connect(proxy.port);
       socket.write("ping");
-      expect(await receive(socket, 300)).toBe("ping");
+      expect(await receive(socket, 10_000, "ping")).toBe("ping");
       expect(proxy.accepted).toBe(1);
       socket.destroy();
     }));
@@ -65,19 +69,19 @@ describe("the fault proxy", () => {
       socket.write("held");
       expect(await receive(socket, 200)).toBe("");
       proxy.set({ kind: "pass" });
-      expect(await receive(socket, 300)).toBe("held");
+      expect(await receive(socket, 10_000, "held")).toBe("held");
       socket.destroy();
     }));
 
   it("refuses: resets new connections and cuts open ones", () =>
     withProxy(async (proxy) => {
       const open = await connect(proxy.port);
-      const cut = receive(open, 1000);
+      const cut = receive(open, 10_000);
       proxy.set({ kind: "refuse" });
       expect(["reset", "closed"]).toContain(await cut);
       // The reset can arrive before or after the client sees its connection established.
       const next = await connect(proxy.port).then(
-        (socket) => receive(socket, 1000),
+        (socket) => receive(socket, 10_000),
         (error: NodeJS.ErrnoException) => (error.code === "ECONNRESET" ? "reset" : String(error.code)),
       );
       expect(["reset", "closed"]).toContain(next);
@@ -90,19 +94,19 @@ describe("the fault proxy", () => {
       const socket = await connect(proxy.port);
       socket.write("slow");
       expect(await receive(socket, 100)).toBe("");
-      expect(await receive(socket, 1500)).toBe("slow");
+      expect(await receive(socket, 10_000, "slow")).toBe("slow");
       socket.destroy();
     }));
 
   it("cuts open connections and keeps accepting new ones", () =>
     withProxy(async (proxy) => {
       const first = await connect(proxy.port);
-      const ended = receive(first, 1000);
+      const ended = receive(first, 10_000);
       proxy.cut();
       expect(["reset", "closed"]).toContain(await ended);
       const second = await connect(proxy.port);
       second.write("again");
-      expect(await receive(second, 300)).toBe("again");
+      expect(await receive(second, 10_000, "again")).toBe("again");
       second.destroy();
     }));
 });

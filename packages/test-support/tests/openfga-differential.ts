@@ -37,7 +37,7 @@ export interface Difference {
   real: string;
   double: string;
   /** "double": the double's defect; "server-contradiction": the real server's own answers disagree. */
-  verdict: "double" | "server-contradiction" | "server-nondeterministic" | "server-planner";
+  verdict: "double" | "server-contradiction" | "server-nondeterministic" | "server-planner" | "server-race";
   note?: string;
 }
 
@@ -233,6 +233,12 @@ export async function runSeed(
      * load), and the answer depends on the planner, not on the double.
      */
     defaultStrategy?: FgaApi;
+    /**
+     * The double settling intersections and exclusions with a branch's cycle ahead of another branch's plain
+     * denial: the server races those branches, and where its answer matches this one, the answer depends on
+     * which finished first on the server (both orders occur; the double answers with the usual one).
+     */
+    cycleFirst?: FgaApi;
   } = {},
 ): Promise<SeedResult> {
   const scenario = options.scenario ?? generateScenario(seed);
@@ -331,40 +337,64 @@ export async function runSeed(
         return { query, real: normalize(query.endpoint, r), double: normalize(query.endpoint, d) };
       }),
     );
-    let askDefault:
-      | ((endpoint: string, body: unknown) => Promise<{ status: number; body: unknown }>)
-      | undefined;
-    const defaultStrategy = async () => {
-      const api = options.defaultStrategy;
-      if (!api) return undefined;
-      if (!askDefault) {
-        // The same store on a double that never reads from the user's side.
-        const store = ((await api("POST", "/stores", { name: `default-${seed}` })).body as { id: string }).id;
-        const model = (
-          (await api("POST", path(store, "authorization-models"), scenario.model)).body as {
-            authorization_model_id: string;
+    // The same store on another double: one that answers as the server does when its planner or a race
+    // between branches goes the other way. Built on first use.
+    const variants = new Map<
+      FgaApi,
+      Promise<(endpoint: string, body: unknown) => Promise<{ status: number; body: unknown }>>
+    >();
+    const onVariant = (api: FgaApi, name: string) => {
+      let asking = variants.get(api);
+      if (!asking) {
+        asking = (async () => {
+          const store = ((await api("POST", "/stores", { name: `${name}-${seed}` })).body as { id: string })
+            .id;
+          const model = (
+            (await api("POST", path(store, "authorization-models"), scenario.model)).body as {
+              authorization_model_id: string;
+            }
+          ).authorization_model_id;
+          if (scenario.tuples.length > 0) {
+            await api("POST", path(store, "write"), {
+              writes: { tuple_keys: scenario.tuples },
+              authorization_model_id: model,
+            });
           }
-        ).authorization_model_id;
-        if (scenario.tuples.length > 0) {
-          await api("POST", path(store, "write"), {
-            writes: { tuple_keys: scenario.tuples },
-            authorization_model_id: model,
-          });
-        }
-        askDefault = ask(api, store, model);
+          return ask(api, store, model);
+        })();
+        variants.set(api, asking);
       }
-      return askDefault;
+      return asking;
     };
-    for (const { query, real: r, double: d } of answers) {
+    const explanations = [
+      {
+        api: options.defaultStrategy,
+        name: "default",
+        verdict: "server-planner" as const,
+        note: "the double's answer with the server's default strategy matches the server's",
+      },
+      {
+        api: options.cycleFirst,
+        name: "cycle-first",
+        verdict: "server-race" as const,
+        note: "the double's answer with a branch's cycle settling first matches the server's (a race on the server)",
+      },
+    ];
+    differing: for (const { query, real: r, double: d } of answers) {
       if (record(query.endpoint, query.tags, query.body, r, d)) continue;
       const difference = result.differences.at(-1) as Difference;
-      const other = await defaultStrategy();
-      if (other && query.endpoint !== "write") {
-        const answer = normalize(query.endpoint, await other(query.endpoint, query.body));
-        if (answer.text === r.text) {
-          difference.verdict = "server-planner";
-          difference.note = "the double's answer with the server's default strategy matches the server's";
-          continue;
+      if (query.endpoint !== "write") {
+        for (const { api, name, verdict, note } of explanations) {
+          if (!api) continue;
+          const answer = normalize(
+            query.endpoint,
+            await (await onVariant(api, name))(query.endpoint, query.body),
+          );
+          if (answer.text === r.text) {
+            difference.verdict = verdict;
+            difference.note = note;
+            continue differing;
+          }
         }
       }
       const { verdict, note } = await judge(query, r, d, askReal);
@@ -434,6 +464,7 @@ export function summarize(results: SeedResult[]): string {
     `real server lists what its own check denies: ${contradicted.length} listed items in ${new Set(contradicted.map((c) => `${c.seed} ${JSON.stringify(c.request)}`)).size} answers (seeds ${[...new Set(contradicted.map((c) => c.seed))].join(" ") || "none"})`,
     `real server answers the same request differently: ${byVerdict("server-nondeterministic").length} answers (seeds ${seedsWith("server-nondeterministic").join(" ") || "none"})`,
     `real server's answer depends on its planner (its default strategy instead of reading from the user's side): ${byVerdict("server-planner").length} answers (seeds ${seedsWith("server-planner").join(" ") || "none"})`,
+    `real server's answer depends on a race between branches (a cycle found before another branch's denial): ${byVerdict("server-race").length} answers (seeds ${seedsWith("server-race").join(" ") || "none"})`,
     `error messages that differ where the codes agree: ${results.reduce((n, r) => n + r.messageDifferences.length, 0)}`,
     ...[...families].sort((a, b) => b[1] - a[1]).map(([k, n]) => `  ${n}\t${k}`),
     ...contradicted.map(

@@ -1,24 +1,58 @@
 // The CI plan: which packages' integration suites the matrix runs. A turbo dry run of test:integration
 // (--affected against a base, or every package with --all) in, a GitHub matrix out: `matrix` and `any` go
 // to $GITHUB_OUTPUT when it is set. Every package with integration suites is a leg, @org/test-support's own
-// (the OpenFGA conformance and differential suites) included.
+// (the OpenFGA conformance and differential suites) included. A package whose package.json sets
+// `"integration": { "shards": n }` becomes n legs, each running `--shard i/n`.
 import { spawnSync } from "node:child_process";
-import { appendFileSync } from "node:fs";
+import { appendFileSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { Command } from "commander";
-import { isTestSupportError } from "../errors.js";
+import { isTestSupportError, TestSupportError } from "../errors.js";
 import { artifactsNameOf, type SelectedSuite, suitesFromDryRun } from "./plan.js";
+import { MAX_SHARDS } from "./shard.js";
 
-/** One matrix entry: the package to filter on, and the folder its artifacts are filed under. */
+/** One matrix entry: the package to filter on, the folder its artifacts are filed under, and its shard. */
 export interface MatrixEntry {
   package: string;
   service: string;
+  /** `i/n` for one shard of a sharded package; empty when the package runs whole. */
+  shard: string;
+  /** A name unique among the legs, for job and artifact names: the service, and its shard. */
+  leg: string;
+}
+
+/** A package's `integration.shards` (1 when unset); anything but a whole number from 1 to 64 is an error. */
+export function shardsOf(manifest: { name?: string; integration?: { shards?: unknown } }): number {
+  const shards = manifest.integration?.shards;
+  if (shards === undefined) return 1;
+  if (typeof shards !== "number" || !Number.isInteger(shards) || shards < 1 || shards > MAX_SHARDS) {
+    throw new TestSupportError(
+      "INVALID_OPTIONS",
+      `${manifest.name ?? "a package"}: integration.shards in its package.json is ${JSON.stringify(shards)}; ` +
+        `write a whole number from 1 to ${MAX_SHARDS} (how many CI legs split its integration suites).`,
+    );
+  }
+  return shards;
 }
 
 /** The packages with integration suites of a dry run's selection, as a GitHub matrix in a stable order. */
-export function matrixFromSuites(suites: readonly SelectedSuite[]): { include: MatrixEntry[] } {
-  const include = suites
-    .map((suite) => ({ package: suite.name, service: artifactsNameOf(suite) }))
-    .sort((a, b) => a.service.localeCompare(b.service));
+export function matrixFromSuites(
+  suites: readonly SelectedSuite[],
+  shards: (suite: SelectedSuite) => number = () => 1,
+): { include: MatrixEntry[] } {
+  const include = [...suites]
+    .sort((a, b) => artifactsNameOf(a).localeCompare(artifactsNameOf(b)))
+    .flatMap((suite) => {
+      const service = artifactsNameOf(suite);
+      const count = shards(suite);
+      if (count === 1) return [{ package: suite.name, service, shard: "", leg: service }];
+      return Array.from({ length: count }, (_, i) => ({
+        package: suite.name,
+        service,
+        shard: `${i + 1}/${count}`,
+        leg: `${service}-shard-${i + 1}-of-${count}`,
+      }));
+    });
   return { include };
 }
 
@@ -45,7 +79,9 @@ function main() {
       }
       let matrix: { include: MatrixEntry[] };
       try {
-        matrix = matrixFromSuites(suitesFromDryRun(dry.stdout));
+        matrix = matrixFromSuites(suitesFromDryRun(dry.stdout), (suite) =>
+          shardsOf(JSON.parse(readFileSync(join(suite.path, "package.json"), "utf8"))),
+        );
       } catch (error) {
         if (!isTestSupportError(error)) throw error;
         console.error(error.message);

@@ -53,6 +53,23 @@ describe("summarizeJUnitDir", () => {
     expect(lines).toHaveLength(2);
     expect(closingLine(total)).toBe("4 passed, 2 failed, 1 skipped");
   });
+
+  it("counts every shard's JUnit, as CI's closing line must", () => {
+    const dir = mkdtempSync(join(tmpdir(), "junit-"));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    mkdirSync(join(dir, "svc-a"));
+    writeFileSync(join(dir, "svc-a", "junit-shard-1-of-2-repo.xml"), vitestShape);
+    writeFileSync(join(dir, "svc-a", "junit-shard-2-of-2-repo.xml"), vitestShape);
+    writeFileSync(join(dir, "svc-a", "junit-node-shard-2-of-2-repo.xml"), nodeShape);
+    const single = summarizeJUnitDir(dir).total;
+    const one = countJUnit(vitestShape);
+    const node = countJUnit(nodeShape);
+    expect(single).toEqual({
+      passed: 2 * one.passed + node.passed,
+      failed: 2 * one.failed + node.failed,
+      skipped: 2 * one.skipped + node.skipped,
+    });
+  });
 });
 
 describe("notRunInMode", () => {

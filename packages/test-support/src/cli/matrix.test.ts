@@ -11,7 +11,7 @@ describe("renderMatrix", () => {
       }),
     ]);
     expect(table).toContain(
-      "| svc | cache | redis | ioredis-mock | ioredis-mock | Redis (ioredis) | `REDIS_URL` |",
+      "| svc | cache | redis | ioredis-mock behind the fidelity layer | redis-server | Redis (ioredis) | `REDIS_URL` |",
     );
   });
 });

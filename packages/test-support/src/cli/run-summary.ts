@@ -45,6 +45,8 @@ export interface ModeSummary {
   reset: Percentiles | null;
   /** Environments that failed to set up, with their errors. */
   failedEnvironments: string[];
+  /** The shards (`1/2`, `2/2`) whose results this summary adds up, when the run was sharded. */
+  shards?: string[];
 }
 
 /** artifacts/<service>/summary.json: the latest run of the service in each mode. */
@@ -90,6 +92,7 @@ export function summarizeRun(input: {
   events: readonly TelemetryEvent[];
   replayed: boolean;
   finishedAt: string;
+  shards?: readonly string[];
 }): ModeSummary {
   const tests: JUnitCounts = { passed: 0, failed: 0, skipped: 0 };
   let seconds = 0;
@@ -151,6 +154,7 @@ export function summarizeRun(input: {
     dependencies,
     reset: percentiles([...resets.values()].flat()),
     failedEnvironments,
+    ...(input.shards && input.shards.length > 0 ? { shards: [...input.shards] } : {}),
   };
 }
 

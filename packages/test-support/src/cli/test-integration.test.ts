@@ -110,6 +110,24 @@ describe.concurrent("pnpm test:integration", { timeout: 180_000 }, () => {
     expect(result.stderr).toContain("No package found with name '@org/no-such-package'");
   });
 
+  it("exits 2 for a shard that is not i/n, and for --record-timings on a shard", async () => {
+    const bad = await run(["--shard", "3/2", "--dry-run"]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('--shard "3/2" is not a shard. Write i/n with 1 ≤ i ≤ n ≤ 64');
+    const record = await run(["--shard", "1/2", "--record-timings", "--dry-run"]);
+    expect(record.status).toBe(2);
+    expect(record.stderr).toContain("--record-timings records a whole run's timings; run it without --shard");
+  });
+
+  it("plans a shard on --dry-run: its files of all, balanced by the committed timings", async () => {
+    const result = await run(["--shard", "2/2", "--dry-run", "--filter", "@org/platform"]);
+    expect(result.stderr).toBe("");
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(
+      /shard 2\/2: [12] of 3 test files \(balanced by tests\/integration\/timings\.json\): services\/platform [12]\n/,
+    );
+  });
+
   it("exits 0 for --help and lists the exit codes and the new option name", async () => {
     const result = await run(["--help"]);
     expect(result.status).toBe(0);

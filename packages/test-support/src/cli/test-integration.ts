@@ -26,6 +26,24 @@ import {
 } from "./plan.js";
 import { type ProbeResult, probeDependency } from "./probes.js";
 import { parseEvents, summarizeRun, writeServiceSummary } from "./run-summary.js";
+import {
+  fileSecondsFromJUnit,
+  integrationFiles,
+  nodeTestSeconds,
+  parseShard,
+  planShards,
+  readTimings,
+  SHARD_FILE_VARIABLE,
+  SHARD_VARIABLE,
+  type Shard,
+  selectionOf,
+  shardOfFile,
+  staleResultFiles,
+  TIMINGS_FILE,
+  withRecordedTimings,
+  writeSelection,
+  writeTimings,
+} from "./shard.js";
 
 /** Exit codes: 0 every selected suite passed (or nothing was affected); 1 a test failed or none ran; 2 the command line or the variables were wrong. */
 const EXIT = { passed: 0, failed: 1, usage: 2 } as const;
@@ -127,17 +145,23 @@ async function unreachableTargets(
   return [...seen.values()].sort((a, b) => a.variable.localeCompare(b.variable));
 }
 
-/** Prints the per-service counts of `mode` and returns the run's totals. */
+/** Prints the per-service counts of `mode` (of this shard's files only, in a sharded run) and returns the run's totals. */
 function printSummary(
   mode: IntegrationMode,
   artifacts: string,
   folders: string[],
   replayedFolders: Set<string>,
+  shard?: Shard,
 ): JUnitCounts {
   const total: JUnitCounts = { passed: 0, failed: 0, skipped: 0 };
-  console.log(`\n[test:integration] ${mode} mode summary`);
+  console.log(
+    `\n[test:integration] ${mode} mode summary${shard ? `, shard ${shard.index}/${shard.count}` : ""}`,
+  );
   for (const folder of folders) {
-    const files = modeFiles(join(artifacts, folder), mode);
+    const files = modeFiles(join(artifacts, folder), mode).filter((file) => {
+      const of = shardOfFile(file.split("/").pop() as string);
+      return !shard || (of?.index === shard.index && of.count === shard.count);
+    });
     if (files.length === 0) continue;
     const counts: JUnitCounts = { passed: 0, failed: 0, skipped: 0 };
     let seconds = 0;
@@ -166,7 +190,11 @@ function printSummary(
   return total;
 }
 
-/** Writes artifacts/<service>/summary.json for every selected package from its JUnit files and events. */
+/**
+ * Writes artifacts/<service>/summary.json for every selected package from its JUnit files and events: after
+ * a shard, from every shard of its split present in the folder (so shards run one after another, or whose
+ * artifacts are downloaded into one folder, sum up to the unsharded run), listing the shards it holds.
+ */
 function writeSummaries(
   mode: IntegrationMode,
   artifacts: string,
@@ -176,19 +204,86 @@ function writeSummaries(
   const finishedAt = new Date().toISOString();
   for (const suite of suites) {
     const folder = join(artifacts, artifactsNameOf(suite));
-    const junit = modeFiles(folder, mode).map((file) => readFileSync(file, "utf8"));
-    const eventsFile = join(folder, "events.jsonl");
-    const events = existsSync(eventsFile) ? parseEvents(readFileSync(eventsFile, "utf8")) : [];
+    const files = modeFiles(folder, mode);
+    const junit = files.map((file) => readFileSync(file, "utf8"));
+    const eventFiles = existsSync(folder)
+      ? readdirSync(folder).filter((name) => /^events(-shard-\d+-of-\d+)?\.jsonl$/.test(name))
+      : [];
+    const events = eventFiles.flatMap((name) => parseEvents(readFileSync(join(folder, name), "utf8")));
     if (junit.length === 0 && events.length === 0) continue;
+    const shards = [
+      ...new Set(
+        [...files, ...eventFiles].flatMap((name) => {
+          const shard = shardOfFile(name.split("/").pop() as string);
+          return shard ? [`${shard.index}/${shard.count}`] : [];
+        }),
+      ),
+    ].sort((a, b) => Number.parseInt(a, 10) - Number.parseInt(b, 10));
     writeServiceSummary(
       join(folder, "summary.json"),
       artifactsNameOf(suite),
-      summarizeRun({ mode, junit, events, replayed: replayed.has(suite.name), finishedAt }),
+      summarizeRun({ mode, junit, events, replayed: replayed.has(suite.name), finishedAt, shards }),
     );
   }
 }
 
-type CliOptions = Omit<RunOptions, "varsFile"> & { varsFile?: string; envFile?: string; dryRun: boolean };
+/**
+ * Plans shard `shard` of the selected packages' test files (balanced by the committed timings of the mode)
+ * and writes its selection; returns the variables every task of the run gets.
+ */
+function planShard(
+  root: string,
+  mode: IntegrationMode,
+  shard: Shard,
+  suites: SelectedSuite[],
+): { env: Record<string, string>; files: number; total: number } {
+  const paths = suites.map((s) => s.path.replace(/\\/g, "/"));
+  const all = paths.flatMap((path) => integrationFiles(root, path));
+  const timings = readTimings(root)[mode];
+  const planned = planShards(all, shard.count, timings);
+  const selection = selectionOf(shard, paths, planned);
+  const file = writeSelection(join(root, "node_modules", ".cache", "org-integration", "shards"), selection);
+  const mine = Object.entries(selection.files).filter(([, files]) => files.length > 0);
+  say(
+    `shard ${shard.index}/${shard.count}: ${planned[shard.index - 1]?.length ?? 0} of ${all.length} test files ` +
+      `(${timings ? `balanced by ${TIMINGS_FILE}` : "balanced by file count: no timings recorded for this mode"})` +
+      `${mine.length > 0 ? `: ${mine.map(([path, files]) => `${path} ${files.length}`).join(", ")}` : ""}`,
+  );
+  return {
+    env: { [SHARD_VARIABLE]: `${shard.index}/${shard.count}`, [SHARD_FILE_VARIABLE]: file },
+    files: planned[shard.index - 1]?.length ?? 0,
+    total: all.length,
+  };
+}
+
+/** Records each package's per-file seconds of this run into the committed timings (unsharded runs only). */
+function recordTimings(root: string, mode: IntegrationMode, artifacts: string, suites: SelectedSuite[]) {
+  const recorded: Record<string, Record<string, number>> = {};
+  for (const suite of suites) {
+    const folder = join(artifacts, artifactsNameOf(suite));
+    const path = suite.path.replace(/\\/g, "/");
+    const seconds: Record<string, number> = {};
+    const vitest = join(folder, `junit-${mode}.xml`);
+    if (existsSync(vitest)) Object.assign(seconds, fileSecondsFromJUnit(readFileSync(vitest, "utf8")));
+    // node:test's JUnit does not name files: its run's time goes to its file when there is exactly one.
+    const nodeFiles = integrationFiles(root, path).filter((f) => f.file.startsWith("tests/node-test/"));
+    const node = join(folder, `junit-node-${mode}.xml`);
+    const nodeSeconds = existsSync(node) ? nodeTestSeconds(readFileSync(node, "utf8")) : undefined;
+    if (nodeFiles.length === 1 && nodeSeconds !== undefined)
+      seconds[(nodeFiles[0] as { file: string }).file] = nodeSeconds;
+    if (Object.keys(seconds).length > 0) recorded[path] = seconds;
+  }
+  writeTimings(root, withRecordedTimings(readTimings(root), mode, recorded));
+  say(`recorded ${mode} timings of ${Object.keys(recorded).join(", ") || "no package"} in ${TIMINGS_FILE}`);
+}
+
+type CliOptions = Omit<RunOptions, "varsFile"> & {
+  varsFile?: string;
+  envFile?: string;
+  dryRun: boolean;
+  shard?: string;
+  recordTimings: boolean;
+};
 
 /** --vars-file, or the old --env-file spelling (which Node 20 only leaves alone after a `--`); not both. */
 function varsFileOf(options: { varsFile?: string; envFile?: string }): string | undefined {
@@ -204,8 +299,18 @@ function varsFileOf(options: { varsFile?: string; envFile?: string }): string | 
 async function run(options: CliOptions): Promise<number> {
   const root = workspaceRoot();
   const varsFile = varsFileOf(options);
+  const shard = options.shard === undefined ? undefined : parseShard(options.shard);
+  if (shard && options.recordTimings) {
+    throw new TestSupportError(
+      "INVALID_OPTIONS",
+      "--record-timings records a whole run's timings; run it without --shard (every shard plans from the same committed timings).",
+    );
+  }
   const plan = planRun({ ...options, varsFile }, process.env);
-  const env = { ...process.env, ...plan.env };
+  const env: NodeJS.ProcessEnv = { ...process.env, ...plan.env };
+  // A shard's selection comes only from --shard, never from a variable left in the shell.
+  delete env[SHARD_VARIABLE];
+  delete env[SHARD_FILE_VARIABLE];
   const from = plan.modeSource === "default" ? "INTEGRATION_MODE is unset" : `from ${plan.modeSource}`;
   say(`mode: ${plan.mode} (${from})${options.smoke ? ", smoke subset" : ""}`);
   if (plan.fromVarsFile.length > 0) say(`from ${varsFile}: ${plan.fromVarsFile.join(", ")}`);
@@ -213,8 +318,16 @@ async function run(options: CliOptions): Promise<number> {
     say(
       `ignored from ${varsFile}: ${plan.ignoredFromVarsFile.join(", ")} (only --mode or the environment set the mode)`,
     );
-  const { suites, builds } = dryRun(plan, env);
+  let { suites, builds } = dryRun(plan, env);
   say(`packages: ${suites.length > 0 ? suites.map((s) => s.name).join(", ") : "none selected"}`);
+  let shardFiles: number | undefined;
+  if (shard && suites.length > 0) {
+    const planned = planShard(root, plan.mode, shard, suites);
+    Object.assign(env, planned.env);
+    shardFiles = planned.files;
+    // The selection is part of turbo's hash: ask again which results turbo would replay for it.
+    ({ suites, builds } = dryRun(plan, env));
+  }
   if (suites.length === 0) {
     // Under --affected, tell "nothing changed" apart from a filter that names no package at all.
     const filterMatches =
@@ -272,10 +385,13 @@ async function run(options: CliOptions): Promise<number> {
 
   const artifacts = resolveArtifactsDir(env);
   const folders = [...new Set(suites.map(artifactsNameOf))];
-  // This run's files only: the mode's JUnit files and the events log start empty (a replay restores both).
+  // This run's files only: the mode's JUnit files and the events log start empty (a replay restores both);
+  // a shard keeps the other shards of its split.
   for (const folder of folders) {
-    for (const file of modeFiles(join(artifacts, folder), plan.mode)) rmSync(file);
-    rmSync(join(artifacts, folder, "events.jsonl"), { force: true });
+    const dir = join(artifacts, folder);
+    if (!existsSync(dir)) continue;
+    for (const name of staleResultFiles(readdirSync(dir), plan.mode, shard))
+      rmSync(join(dir, name), { force: true });
   }
   const turbo = spawnSync("pnpm", ["exec", "turbo", ...plan.turboArgs], { stdio: "inherit", env });
   const total = printSummary(
@@ -283,6 +399,7 @@ async function run(options: CliOptions): Promise<number> {
     artifacts,
     folders,
     new Set(suites.filter((s) => replayed.has(s.name)).map(artifactsNameOf)),
+    shard,
   );
   writeSummaries(plan.mode, artifacts, suites, replayed);
   say(`per-service summaries: ${folders.map((f) => `artifacts/${f}/summary.json`).join(", ")}`);
@@ -292,7 +409,14 @@ async function run(options: CliOptions): Promise<number> {
         "Pass --force to run them again.",
     );
   }
-  if (total.passed + total.failed === 0) {
+  if (shardFiles === 0) {
+    say(`shard ${options.shard} holds no test file (more shards than files): nothing to run.`);
+    return turbo.status === 0 ? EXIT.passed : EXIT.failed;
+  }
+  // A failed test still took its time: record whatever JUnit the run wrote.
+  if (options.recordTimings) recordTimings(root, plan.mode, artifacts, suites);
+  // A shard may hold only suites another mode runs; it ran when it reported them as not run.
+  if (total.passed + total.failed === 0 && !(shard && total.skipped > 0)) {
     complain(`no integration test ran in ${plan.mode} mode; check each package's test:integration script.`);
     return EXIT.failed;
   }
@@ -324,6 +448,15 @@ const program = new Command("test:integration")
   // The old spelling: Node 20 claims --env-file in any node process's arguments, so it only works after a `--`.
   .addOption(new Option("--env-file <path>").hideHelp())
   .option("--dry-run", "print the plan and the selected packages, run nothing", false)
+  .option(
+    "--shard <i/n>",
+    "run the i-th of n disjoint parts of the selected suites' test files (balanced by the committed timings)",
+  )
+  .option(
+    "--record-timings",
+    `write this run's per-file times into ${TIMINGS_FILE}, which --shard balances by`,
+    false,
+  )
   .addHelpText(
     "after",
     "\nExit codes: 0 every selected suite passed, or nothing was affected; 1 a test failed, none ran, or a cluster target\n" +
@@ -331,6 +464,7 @@ const program = new Command("test:integration")
       "\nExamples:\n  pnpm test:integration\n" +
       "  pnpm test:integration --mode=cluster --vars-file .env.integration --filter @org/threads\n" +
       "  pnpm test:integration --affected --base origin/main --smoke\n" +
+      "  pnpm test:integration --shard 1/2   (and --shard 2/2 on another machine)\n" +
       "  pnpm test:integration doctor --mode cluster --vars-file .env.integration",
   )
   .enablePositionalOptions()

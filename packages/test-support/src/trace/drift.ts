@@ -14,8 +14,8 @@ import type { TestTrace } from "./recorder.js";
 import {
   fingerprintChanges,
   fingerprintOf,
+  readModeTraces,
   readRecording,
-  readTraceFile,
   recordingFile,
   type TracedPackage,
   tracedPackages,
@@ -94,14 +94,14 @@ function load(
     if (changes.length > 0) return { stale: changes };
     return { traces: recording.tests };
   }
-  const file = join(options.artifactsDir, pkg.service, `trace-${source}.jsonl`);
-  const traces = readTraceFile(file);
-  if (!traces) {
+  const folder = join(options.artifactsDir, pkg.service);
+  const found = readModeTraces(folder, source);
+  if (!found) {
     return {
-      missing: `no ${source} traces (${file}); run pnpm test:integration --mode=${source} --filter ${pkg.name} first`,
+      missing: `no ${source} traces (${folder}/trace-${source}.jsonl); run pnpm test:integration --mode=${source} --filter ${pkg.name} first`,
     };
   }
-  return { traces };
+  return { traces: found.traces };
 }
 
 const emptyPart = (pkg: TracedPackage): PackageDrift => ({
@@ -303,11 +303,11 @@ function markdownOf(report: DriftReport): string {
 export function updateRecordings(options: Omit<DriftOptions, "from" | "to">): boolean {
   let ok = true;
   for (const pkg of selectPackages(options.root, options.filter)) {
-    const file = join(options.artifactsDir, pkg.service, "trace-cluster.jsonl");
-    const traces = readTraceFile(file);
+    const folder = join(options.artifactsDir, pkg.service);
+    const traces = readModeTraces(folder, "cluster")?.traces;
     if (!traces) {
       options.log(
-        `  ${pkg.name}: no cluster traces (${file}); run pnpm test:integration --mode=cluster first`,
+        `  ${pkg.name}: no cluster traces in ${folder}; run pnpm test:integration --mode=cluster first`,
       );
       ok = false;
       continue;

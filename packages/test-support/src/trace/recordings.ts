@@ -57,6 +57,26 @@ export function readTraceFile(file: string): TestTrace[] | undefined {
   return traces;
 }
 
+/**
+ * A package's traces of one mode: trace-<mode>.jsonl and every shard's trace-shard-<i>-of-<n>-<mode>.jsonl
+ * in its artifacts folder; undefined when there are none.
+ */
+export function readModeTraces(
+  folder: string,
+  mode: string,
+): { traces: TestTrace[]; files: string[] } | undefined {
+  if (!existsSync(folder)) return undefined;
+  const files = readdirSync(folder)
+    .filter(
+      (name) =>
+        name === `trace-${mode}.jsonl` || new RegExp(`^trace-shard-\\d+-of-\\d+-${mode}\\.jsonl$`).test(name),
+    )
+    .sort()
+    .map((name) => join(folder, name));
+  if (files.length === 0) return undefined;
+  return { traces: files.flatMap((file) => readTraceFile(file) ?? []), files };
+}
+
 /** What a recording was made from: each behaviour-defining file (migrations, models, protos) and its hash. */
 export type Fingerprint = Record<string, string>;
 

@@ -1,4 +1,7 @@
-import { expect, it } from "vitest";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { expect, it, vi } from "vitest";
 import { integrationConfig } from "./config.js";
 
 it("files JUnit under artifacts/<service>/junit-<mode>.xml at the workspace root, and adds a unit project on request", () => {
@@ -20,4 +23,29 @@ it("files JUnit under artifacts/<service>/junit-<mode>.xml at the workspace root
     "unit",
     "integration",
   ]);
+});
+
+it("in a shard, includes only the shard's files of the package and files JUnit under the shard's name", () => {
+  const dir = mkdtempSync(join(tmpdir(), "config-shard-helm-"));
+  const file = join(dir, "selection.json");
+  writeFileSync(
+    file,
+    JSON.stringify({ shard: "2/3", files: { "packages/test-support": ["tests/integration/redis.test.ts"] } }),
+  );
+  vi.stubEnv("INTEGRATION_SHARD", "2/3");
+  vi.stubEnv("INTEGRATION_SHARD_FILE", file);
+  try {
+    const config = integrationConfig({ service: "test-support", root: new URL("../../", import.meta.url) });
+    const test = config.test ?? {};
+    expect((test.outputFile as { junit: string }).junit).toMatch(
+      /\/artifacts\/test-support\/junit-shard-2-of-3-(repo|local|cluster)\.xml$/,
+    );
+    const integration = (test.projects as { test: { name: string; include: string[] } }[]).find(
+      (p) => p.test.name === "integration",
+    );
+    expect(integration?.test.include).toEqual(["tests/integration/redis.test.ts"]);
+    expect(test.passWithNoTests).toBe(true);
+  } finally {
+    vi.unstubAllEnvs();
+  }
 });

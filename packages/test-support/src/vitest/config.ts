@@ -1,6 +1,8 @@
 import { existsSync } from "node:fs";
+import { dirname, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ViteUserConfig } from "vitest/config";
+import { selectedFiles, shardFromEnv, shardLabel } from "../cli/shard.js";
 import { integrationModeFrom } from "../mode.js";
 import { resolveArtifactsDir } from "../telemetry.js";
 
@@ -11,16 +13,23 @@ import { resolveArtifactsDir } from "../telemetry.js";
  */
 export function integrationConfig(options: { service: string; root: URL; unit?: string[] }): ViteUserConfig {
   const root = fileURLToPath(options.root);
-  const artifacts = `${resolveArtifactsDir({}, root)}/${options.service}`;
+  const workspace = resolveArtifactsDir({}, root);
+  const artifacts = `${workspace}/${options.service}`;
   const mode = integrationModeFrom();
-  // Each test's calls to its dependencies, for the drift harness; INTEGRATION_TRACE=0 turns it off.
-  const traceFile = process.env.INTEGRATION_TRACE === "0" ? "" : `${artifacts}/trace-${mode}.jsonl`;
+  // pnpm test:integration --shard i/n: only this shard's files; a package with none in it passes empty.
+  const shard = shardFromEnv();
+  const selected = selectedFiles(relative(dirname(workspace), root));
+  // Each test's calls to its dependencies, for the drift harness (a shard's apart); INTEGRATION_TRACE=0 turns it off.
+  const traceFile =
+    process.env.INTEGRATION_TRACE === "0"
+      ? ""
+      : `${artifacts}/trace-${shard ? `${shardLabel(shard)}-` : ""}${mode}.jsonl`;
   const projects: NonNullable<NonNullable<ViteUserConfig["test"]>["projects"]> = [
     {
       extends: true,
       test: {
         name: "integration",
-        include: ["tests/integration/**/*.test.ts"],
+        include: selected ?? ["tests/integration/**/*.test.ts"],
         testTimeout: 30_000,
         hookTimeout: 60_000,
         setupFiles: [sibling("trace-setup")],
@@ -29,12 +38,17 @@ export function integrationConfig(options: { service: string; root: URL; unit?: 
       },
     },
   ];
-  if (options.unit) projects.unshift({ extends: true, test: { name: "unit", include: options.unit } });
+  // Unit tests assert behaviour, not speed; the bound only catches a hang, so it must survive a loaded
+  // 2-core CI machine (parsing the OpenFGA conformance YAML once took longer than Vitest's default 5 s).
+  if (options.unit)
+    projects.unshift({ extends: true, test: { name: "unit", include: options.unit, testTimeout: 20_000 } });
   // pnpm test:integration --smoke sets INTEGRATION_SMOKE: only tests tagged @smoke in their names run.
   const smoke = process.env.INTEGRATION_SMOKE === "1";
   return {
     test: {
       ...(smoke ? { testNamePattern: "@smoke" } : {}),
+      // A shard can hold no file of this package: that is a pass, not "no test files found".
+      ...(selected ? { passWithNoTests: true } : {}),
       projects,
       // The mode is in the file name, the suite name and every class name, so CI shows modes apart.
       reporters: [
@@ -48,7 +62,7 @@ export function integrationConfig(options: { service: string; root: URL; unit?: 
         ],
       ],
       // A unit run passes --outputFile.junit of its own; integration runs are filed under their mode.
-      outputFile: { junit: `${artifacts}/junit-${mode}.xml` },
+      outputFile: { junit: `${artifacts}/junit-${shard ? `${shardLabel(shard)}-` : ""}${mode}.xml` },
     },
   };
 }

@@ -54,6 +54,13 @@ export interface EvaluatorOptions {
    * The differential test uses this to tell such planner-dependent answers from the double's defects.
    */
   defaultStrategyOnly?: boolean;
+  /**
+   * Settle intersections and exclusions as the server does when a branch's cycle is found before another
+   * branch's plain denial. The server races its branches, so which of the two reaches it first depends on
+   * timing; the double answers with the usual order (the plain denial first). The differential test uses
+   * this to tell such race-dependent answers from the double's defects.
+   */
+  cycleFirst?: boolean;
 }
 
 /** What the user holds by its own tuples on one relation, or why that could not be read. */
@@ -632,13 +639,17 @@ export class Evaluator {
     if (rewrite.union)
       return union(rewrite.union.child.map((child) => () => this.checkRewrite(request, child)));
     if (rewrite.intersection) {
-      return intersection(rewrite.intersection.child.map((child) => () => this.checkRewrite(request, child)));
+      return intersection(
+        rewrite.intersection.child.map((child) => () => this.checkRewrite(request, child)),
+        this.options.cycleFirst === true,
+      );
     }
     if (rewrite.difference) {
       const { base, subtract } = rewrite.difference;
       return exclusion(
         () => this.checkRewrite(request, base),
         () => this.checkRewrite(request, subtract),
+        this.options.cycleFirst === true,
       );
     }
     return DENIED;
@@ -1317,9 +1328,10 @@ function union(branches: (() => Outcome)[]): Outcome {
  * The server's intersection: any operand that denies (or met a cycle) denies, even next to errors. The server
  * reports whichever denial reaches it first; a cycle is only found one resolution deeper, so a denial
  * without a cycle comes first when there is one, and the result carries a cycle only when every denial
- * does. (That flag decides an enclosing exclusion: a cyclic subtracted side denies it.)
+ * does (with `cycleFirst`, when any does: the race's other outcome). (That flag decides an enclosing
+ * exclusion: a cyclic subtracted side denies it.)
  */
-function intersection(branches: (() => Outcome)[]): Outcome {
+function intersection(branches: (() => Outcome)[], cycleFirst: boolean): Outcome {
   let failure: Failure | undefined;
   const denials: Resolution[] = [];
   for (const branch of branches) {
@@ -1327,7 +1339,12 @@ function intersection(branches: (() => Outcome)[]): Outcome {
     if (isFailure(outcome)) failure ??= outcome;
     else if (!outcome.allowed || outcome.cycle) denials.push(outcome);
   }
-  if (denials.length > 0) return { allowed: false, cycle: denials.every((d) => d.cycle) };
+  if (denials.length > 0) {
+    return {
+      allowed: false,
+      cycle: cycleFirst ? denials.some((d) => d.cycle) : denials.every((d) => d.cycle),
+    };
+  }
   return failure ?? ALLOWED;
 }
 
@@ -1336,13 +1353,18 @@ function intersection(branches: (() => Outcome)[]): Outcome {
  * cycle denies (so a cycle cuts off an exclusion however the other side ends); errors count only then. As
  * for intersections, the result carries a cycle only when every side that settled it met one.
  */
-function exclusion(base: () => Outcome, subtract: () => Outcome): Outcome {
+function exclusion(base: () => Outcome, subtract: () => Outcome, cycleFirst: boolean): Outcome {
   const b = base();
   const s = subtract();
   const settling: Resolution[] = [];
   if (!isFailure(b) && (!b.allowed || b.cycle)) settling.push(b);
   if (!isFailure(s) && (s.allowed || s.cycle)) settling.push(s);
-  if (settling.length > 0) return { allowed: false, cycle: settling.every((o) => o.cycle) };
+  if (settling.length > 0) {
+    return {
+      allowed: false,
+      cycle: cycleFirst ? settling.some((o) => o.cycle) : settling.every((o) => o.cycle),
+    };
+  }
   if (isFailure(b)) return b;
   if (isFailure(s)) return s;
   return ALLOWED;
