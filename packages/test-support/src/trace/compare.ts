@@ -1,3 +1,4 @@
+import { CURSOR_KEY } from "./normalize.js";
 import type { TestTrace, TraceCall } from "./recorder.js";
 
 /** Where a test's calls first differ between two traces. */
@@ -33,7 +34,10 @@ type Step = { key: string; call: TraceCall; group: number };
 function stepsOf(calls: TraceCall[]): Step[] {
   const steps: Step[] = [];
   for (const call of calls) {
-    const key = JSON.stringify([call.call, call.request ?? null, call.outcome]);
+    // Cursors compare as present or absent, also in traces recorded before they were masked.
+    const key = JSON.stringify([call.call, call.request ?? null, call.outcome], (k, v) =>
+      CURSOR_KEY.test(k) && v !== "" && v !== null ? "<cursor>" : v,
+    );
     const last = steps[steps.length - 1];
     if (last && last.key === key) continue;
     steps.push({ key, call, group: call.group });

@@ -320,15 +320,23 @@ export function updateRecordings(options: Omit<DriftOptions, "from" | "to">): bo
       ok = false;
       continue;
     }
+    // A recording serves the offline comparison of the repo lane: tests that run only in cluster mode
+    // (differential runs, fault injection) stay out of it when the repo lane's traces say which they are.
+    const repo = readModeTraces(folder, "repo")?.traces;
+    const inRepo = repo ? new Set(repo.map((t) => t.test)) : undefined;
+    const recorded = traces.filter((t) => t.state === "pass" && (!inRepo || inRepo.has(t.test)));
     const target = recordingFile(options.root, pkg);
     const before = readRecording(target);
     writeRecording(target, {
       recordedFrom: "cluster",
       fingerprint: fingerprintOf(options.root, pkg.path),
-      tests: traces.filter((t) => t.state === "pass"),
+      tests: recorded,
     });
     options.log(
-      `  ${pkg.name}: recorded ${traces.length} tests to ${target}${before ? ` (was ${before.tests.length})` : ""}`,
+      `  ${pkg.name}: recorded ${recorded.length} tests to ${target}${before ? ` (was ${before.tests.length})` : ""}` +
+        (recorded.length < traces.length
+          ? `; ${traces.length - recorded.length} cluster-only tests left out`
+          : ""),
     );
   }
   return ok;

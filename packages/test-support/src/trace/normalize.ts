@@ -75,8 +75,13 @@ export class Normalizer {
       if (key.startsWith("$") || key.startsWith("_")) continue;
       const item = record[key];
       if (item === undefined || typeof item === "function") continue;
+      const set = item !== "" && item !== null;
       out[key] =
-        SECRET_KEY.test(key) && item !== "" && item !== null ? "<redacted>" : this.value(item, depth + 1);
+        SECRET_KEY.test(key) && set
+          ? "<redacted>"
+          : CURSOR_KEY.test(key) && set
+            ? "<cursor>"
+            : this.value(item, depth + 1);
     }
     return out;
   }
@@ -107,10 +112,13 @@ const MAX_ITEMS = 200;
 /** Error fields that carry a code every implementation must agree on. */
 const ERROR_FIELDS = ["code", "type", "statusCode", "apiErrorCode"] as const;
 const SECRET_KEY = /^(password|passwd|secret|token|api[-_]?key|authorization|credentials?)$/i;
+/** OpenFGA's paging cursors: opaque, and each implementation encodes its own ids in them. */
+export const CURSOR_KEY = /^continuation_?token$/i;
 const MAYBE_VOLATILE = /[0-9]/;
-const UUID = /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi;
+// Bounded by anything but a letter or digit, so ids inside names (it_svc_db_<ulid>) are found too.
+const UUID = /(?<![0-9a-z])[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?![0-9a-z])/gi;
 /** Crockford base32, 26 characters, the first at most 7: a ULID (ulid()'s ids, workflow ids). */
-const ULID = /\b[0-7][0-9A-HJKMNP-TV-Z]{25}\b/gi;
+const ULID = /(?<![0-9a-z])[0-7][0-9A-HJKMNP-TV-Z]{25}(?![0-9a-z])/gi;
 /** A random hex token of 8 or more characters (randomUUID().slice(0, 8) and the like), not inside a word. */
 const HEX = /(^|[^0-9a-z<:])([0-9a-f]{8,})(?![0-9a-z])/gi;
 const TIMESTAMP = /\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)?/g;
