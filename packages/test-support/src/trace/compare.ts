@@ -30,17 +30,23 @@ export interface TraceComparison {
 
 type Step = { key: string; call: TraceCall; group: number };
 
-/** A channel's calls as comparable steps: consecutive identical calls (a polling loop) fold into one. */
+/**
+ * A channel's calls as comparable steps. A run of calls with the same request (a polling loop) is one
+ * step with the run's last answer: how many polls it took, and what they saw before the state the test
+ * waits for, depend on speed, not on the dependency's behaviour.
+ */
 function stepsOf(calls: TraceCall[]): Step[] {
   const steps: Step[] = [];
+  let lastRequest: string | undefined;
   for (const call of calls) {
     // Cursors compare as present or absent, also in traces recorded before they were masked.
-    const key = JSON.stringify([call.call, call.request ?? null, call.outcome], (k, v) =>
-      CURSOR_KEY.test(k) && v !== "" && v !== null ? "<cursor>" : v,
-    );
-    const last = steps[steps.length - 1];
-    if (last && last.key === key) continue;
-    steps.push({ key, call, group: call.group });
+    const mask = (k: string, v: unknown) => (CURSOR_KEY.test(k) && v !== "" && v !== null ? "<cursor>" : v);
+    const request = JSON.stringify([call.call, call.request ?? null], mask);
+    const key = JSON.stringify([call.call, call.request ?? null, call.outcome], mask);
+    const step = { key, call, group: call.group };
+    if (request === lastRequest) steps[steps.length - 1] = step;
+    else steps.push(step);
+    lastRequest = request;
   }
   return steps;
 }
