@@ -476,7 +476,9 @@ export async function createIntegrationEnvironment<D extends DependencyMap>(
           throw new TestSupportError(
             "CLOSE_FAILED",
             `service "${service}" could not close cleanly:\n${errors.join("\n")}\n` +
-              "What these dependencies created may be left behind; `pnpm test:integration sweep` removes what dead runs left.",
+              "Left behind: what each line names (the schema, key prefix or store in its target). On a live server each is " +
+              "registered under a lease this process no longer renews (INTEGRATION_LEASE_MS, default 60 s); once it has " +
+              "expired, `pnpm test:integration sweep` removes it (`--dry-run` lists it first).",
           );
         }
       })();

@@ -20,6 +20,12 @@ export function ambiguousUserinfo(raw: string): string | undefined {
   const userinfo = authority.slice(0, at);
   if (userinfo.includes("@")) return 'an unencoded "@"';
   if ((userinfo.match(/:/g) ?? []).length > 1) return 'an unencoded ":"';
+  try {
+    decodeURIComponent(userinfo);
+  } catch {
+    // A raw "%" that starts no percent-encoded character: drivers fail to decode it, or decode it wrongly.
+    return 'a "%" that does not start a percent-encoded character';
+  }
   if (after.includes("@")) return 'an unencoded "/", "?" or "#" before the "@"';
   return undefined;
 }

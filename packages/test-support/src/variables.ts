@@ -21,7 +21,7 @@ export function readUrlVariable(
       "INVALID_OPTIONS",
       `${name} does not parse unambiguously: its user information (before the host) has ${ambiguous}, so the ` +
         "password would be split and partly sent to name resolution as a host. Nothing was connected. " +
-        "Percent-encode the user name and password (encodeURIComponent: @ is %40, : is %3A, / is %2F, # is %23, ? is %3F).",
+        "Percent-encode the user name and password (encodeURIComponent: @ is %40, : is %3A, / is %2F, # is %23, ? is %3F, % is %25).",
     );
   }
   let url: URL;

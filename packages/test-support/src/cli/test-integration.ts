@@ -5,6 +5,7 @@ import { dirname, join } from "node:path";
 import { Command, Option } from "commander";
 import type { EnvironmentVariables } from "../dependency.js";
 import { isTestSupportError, TestSupportError } from "../errors.js";
+import { processLeaseDir } from "../lease/process-lease.js";
 import { INTEGRATION_MODES, type IntegrationMode } from "../mode.js";
 import { resolveArtifactsDir } from "../telemetry.js";
 import { loadPackageDeclarations, type PackageDeclaration } from "./declarations.js";
@@ -20,6 +21,7 @@ import {
   planRun,
   type RunOptions,
   type RunPlan,
+  readVarsFile,
   type SelectedPackage,
   type SelectedSuite,
   suitesFromDryRun,
@@ -44,6 +46,7 @@ import {
   writeSelection,
   writeTimings,
 } from "./shard.js";
+import { SWEPT_KINDS, type SweepTarget, type SweptKind, sweep, sweepTargetsOf } from "./sweep.js";
 
 /** Exit codes: 0 every selected suite passed (or nothing was affected); 1 a test failed or none ran; 2 the command line or the variables were wrong. */
 const EXIT = { passed: 0, failed: 1, usage: 2 } as const;
@@ -543,6 +546,63 @@ program
     );
     process.exitCode = ready ? EXIT.passed : EXIT.failed;
   });
+
+const collect = (value: string, all: string[]) => [...all, value];
+
+program
+  .command("sweep")
+  .description(
+    "remove what dead runs left on the live servers (schemas, keys, stores whose lease expired); nothing else",
+  )
+  .option("--dry-run", "list what would be removed, remove nothing", false)
+  .option("--vars-file <path>", "read variables from a file first (the environment's own values win)")
+  .addOption(new Option("--env-file <path>").hideHelp())
+  .option(
+    "--postgres <url>",
+    "a PostgreSQL database to sweep (repeatable); default: the declarations' variables",
+    collect,
+    [],
+  )
+  .option("--redis <url>", "a Redis database to sweep (repeatable)", collect, [])
+  .option("--openfga <url>", "an OpenFGA API to sweep (repeatable)", collect, [])
+  .action(
+    async (options: {
+      dryRun: boolean;
+      varsFile?: string;
+      envFile?: string;
+      postgres: string[];
+      redis: string[];
+      openfga: string[];
+    }) => {
+      let env: EnvironmentVariables;
+      try {
+        const file = varsFileOf(options);
+        env = { ...(file ? readVarsFile(file) : {}), ...process.env };
+      } catch (error) {
+        if (!isTestSupportError(error)) throw error;
+        console.error(error.message);
+        process.exitCode = EXIT.usage;
+        return;
+      }
+      const named: SweepTarget[] = SWEPT_KINDS.flatMap((kind: SweptKind) =>
+        options[kind].map((url) => ({ kind, url, source: `--${kind}` })),
+      );
+      let targets = named;
+      if (named.length === 0) {
+        const declarations = (
+          await loadPackageDeclarations(workspaceRoot(), (problem) => console.log(`[sweep] ${problem}`))
+        ).map((d) => d.declaration);
+        targets = sweepTargetsOf(declarations, env);
+      }
+      const timeoutMs = Number(env.INTEGRATION_OPERATION_TIMEOUT_MS) || 10_000;
+      const { ok } = await sweep(
+        targets,
+        { dryRun: options.dryRun, timeoutMs, processLeases: processLeaseDir(env) },
+        (line) => console.log(line),
+      );
+      process.exitCode = ok ? EXIT.passed : EXIT.failed;
+    },
+  );
 
 program.addCommand(
   driftCommand(() => ({ root: workspaceRoot(), artifactsDir: resolveArtifactsDir(process.env) })),

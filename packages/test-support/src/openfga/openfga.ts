@@ -10,6 +10,8 @@ import { transformer } from "@openfga/syntax-transformer";
 import axios, { type AxiosInstance } from "axios";
 import type { Dependency, DependencyContext, DependencyHandle, EnvironmentVariables } from "../dependency.js";
 import { errorText, TestSupportError } from "../errors.js";
+import { type Heartbeat, leaseMsFrom, leaseText, startHeartbeat } from "../lease/lease.js";
+import { registerStoreLease, type StoreLease } from "../lease/openfga-lease.js";
 import { redactTarget } from "../redact.js";
 import { tracedDependency } from "../trace/dependency.js";
 import { readUrlVariable } from "../variables.js";
@@ -47,6 +49,38 @@ interface ClientWiring {
   apiUrl: string;
   token: string | undefined;
   ledger: Ledger;
+  /** On a real server: the lease of every store the environment created, so a sweep removes them after a crash. */
+  leases?: StoreLeases;
+}
+
+/** The leases of the stores one environment created on a real server. */
+interface StoreLeases {
+  readonly runId: string;
+  readonly leaseMs: number;
+  readonly timeoutMs: number;
+  readonly held: Map<string, { lease: StoreLease; heartbeat: Heartbeat }>;
+}
+
+/** Registers a store the environment just created (the server chose its id, so it cannot be registered sooner). */
+async function holdStore(wire: ClientWiring, storeId: string): Promise<void> {
+  const leases = wire.leases;
+  if (!leases) return;
+  const lease = await registerStoreLease(
+    { apiUrl: wire.apiUrl, token: wire.token, timeoutMs: leases.timeoutMs },
+    storeId,
+    leases.runId,
+    leases.leaseMs,
+  );
+  leases.held.set(storeId, { lease, heartbeat: startHeartbeat(leases.leaseMs, () => lease.renew()) });
+}
+
+/** Gives up the lease of a store that is gone (its heartbeat stops at once; the tuple goes if the server answers). */
+async function releaseStore(wire: ClientWiring, storeId: string): Promise<void> {
+  const held = wire.leases?.held.get(storeId);
+  if (!held) return;
+  held.heartbeat.stop();
+  wire.leases?.held.delete(storeId);
+  await held.lease.release().catch(() => {});
 }
 const wiring = new WeakMap<OpenFgaClient, ClientWiring>();
 type SdkAxios = ConstructorParameters<typeof OpenFgaClient>[1];
@@ -84,8 +118,10 @@ export async function createStoreClient(client: OpenFgaClient, name: string): Pr
     );
   }
   const { id } = await clientFor(wire).createStore({ name });
-  // A scratch store belongs to the environment: close removes it if the suite has not.
+  // A scratch store belongs to the environment: close removes it if the suite has not (a sweep, if the
+  // process dies first).
   wire.ledger.scratchStores.add(id);
+  await holdStore(wire, id);
   return clientFor(wire, id);
 }
 
@@ -142,7 +178,8 @@ const bodyOf = (data: unknown) => (typeof data === "string" ? JSON.parse(data) :
  * already is not this environment's to delete. (Another writer racing on the same tuple of a shared store
  * between the look-up and the write could still be misattributed.)
  */
-function keepLedger(instance: AxiosInstance, ledger: Ledger): void {
+function keepLedger(wire: ClientWiring): void {
+  const { axios: instance, ledger } = wire;
   const existedBefore = new WeakMap<object, Set<string>>();
   instance.interceptors.request.use(async (config) => {
     const target = storeRequest(config.url);
@@ -164,13 +201,15 @@ function keepLedger(instance: AxiosInstance, ledger: Ledger): void {
     existedBefore.set(config, existing);
     return config;
   });
-  instance.interceptors.response.use((response) => {
+  instance.interceptors.response.use(async (response) => {
     const { method, url, data } = response.config;
     const target = storeRequest(url);
     const verb = method?.toLowerCase();
     if (verb === "delete" && target && !target[1]) {
       ledger.created.delete(target[0]);
       ledger.scratchStores.delete(target[0]);
+      // A deleted store needs no lease.
+      await releaseStore(wire, target[0]);
     }
     if (verb === "post" && target?.[1] === "write") {
       const [storeId] = target;
@@ -218,6 +257,7 @@ async function deleteScratchStores(wire: ClientWiring): Promise<void> {
       });
     wire.ledger.scratchStores.delete(storeId);
     wire.ledger.created.delete(storeId);
+    await releaseStore(wire, storeId);
   }
 }
 
@@ -271,7 +311,7 @@ export function openfga(options: OpenFgaOptions): Dependency<OpenFgaDependencyCl
     givenStore: string | undefined,
   ): Promise<DependencyHandle<OpenFgaClient>> => {
     const json = await loadOnce();
-    keepLedger(wire.axios, wire.ledger);
+    keepLedger(wire);
     // Set-up requests are bounded by the factory's connect and set-up bounds (the driver's own timeouts sit
     // 1 s past them as a backstop, so the factory's message wins) and stop when the factory gives up.
     wire.axios.defaults.timeout = context.connectTimeoutMs + 1000;
@@ -279,9 +319,11 @@ export function openfga(options: OpenFgaOptions): Dependency<OpenFgaDependencyCl
     let storeId = givenStore;
     try {
       if (storeId) await clientFor(wire, storeId).getStore();
-      else
+      else {
         storeId = (await clientFor(wire).createStore({ name: `it-${context.service}-${context.instanceId}` }))
           .id;
+        await holdStore(wire, storeId);
+      }
     } catch (error) {
       if (givenStore && (error as { statusCode?: number }).statusCode === 404) {
         throw new TestSupportError(
@@ -308,6 +350,7 @@ export function openfga(options: OpenFgaOptions): Dependency<OpenFgaDependencyCl
       if (!givenStore)
         await clientFor(wire, storeId)
           .deleteStore()
+          .then(() => releaseStore(wire, storeId as string))
           .catch(() => {});
       const { apiErrorMessage, statusCode } = error as { apiErrorMessage?: string; statusCode?: number };
       if (statusCode === 400) {
@@ -337,12 +380,36 @@ export function openfga(options: OpenFgaOptions): Dependency<OpenFgaDependencyCl
       // Only tuples this environment's writes created, in whichever store they were written.
       reset: () => deleteCreated(wire),
       async close() {
-        if (ownStore) {
-          wire.ledger.created.delete(ownStore);
-          await client.deleteStore();
+        // From here the leases only run out: if a deletion fails or stalls, a sweep finishes the job.
+        for (const held of wire.leases?.held.values() ?? []) held.heartbeat.stop();
+        try {
+          if (ownStore) {
+            wire.ledger.created.delete(ownStore);
+            await client.deleteStore();
+            await releaseStore(wire, ownStore);
+          }
+          await deleteCreated(wire);
+          await deleteScratchStores(wire);
+        } catch (error) {
+          const stores = [...(wire.leases?.held.keys() ?? [])];
+          const tuples = [...wire.ledger.created.values()].reduce((n, m) => n + m.size, 0);
+          const left = [
+            ...(stores.length > 0 ? [`store(s) ${stores.join(", ")}`] : []),
+            ...(tuples > 0
+              ? [
+                  `${tuples} tuple(s) this environment wrote in ${givenStore ? `store ${givenStore}` : "its stores"}`,
+                ]
+              : []),
+          ];
+          throw new TestSupportError(
+            "CLOSE_FAILED",
+            `openfga at ${target} could not remove what this environment created (${errorText(error)}); left: ${left.join("; ") || "nothing it knows of"}. ` +
+              (stores.length > 0
+                ? `The stores are registered under leases that expire ${leaseText(wire.leases?.leaseMs ?? 0)} after this process stopped renewing them; then \`pnpm test:integration sweep\` deletes them.`
+                : ""),
+            { cause: error },
+          );
         }
-        await deleteCreated(wire);
-        await deleteScratchStores(wire);
       },
     };
   };
@@ -372,11 +439,17 @@ export function openfga(options: OpenFgaOptions): Dependency<OpenFgaDependencyCl
       );
       const raw = context.env[apiUrlEnv] ?? "";
       checkSdkUrl(raw, apiUrlEnv);
-      const wire = {
+      const wire: ClientWiring = {
         axios: axios.create(),
         apiUrl: raw,
         token: context.env[tokenEnv] || undefined,
         ledger: { created: new Map(), scratchStores: new Set<string>() },
+        leases: {
+          runId: context.runId,
+          leaseMs: leaseMsFrom(context.env),
+          timeoutMs: context.operationTimeoutMs,
+          held: new Map(),
+        },
       };
       return open(context, wire, "openfga", redactTarget(raw), context.env[storeIdEnv] || undefined);
     },

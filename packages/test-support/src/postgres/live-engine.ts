@@ -1,6 +1,8 @@
 import pg from "pg";
 import type { DependencyContext } from "../dependency.js";
 import { errorText, TestSupportError } from "../errors.js";
+import { type Heartbeat, leaseText, startHeartbeat } from "../lease/lease.js";
+import { registerSchemaLease, type SchemaLease } from "../lease/postgres-lease.js";
 import { scrub } from "../redact.js";
 import type { Migration } from "./migrations.js";
 import { installReset, quoteIdent, runReset } from "./reset-sql.js";
@@ -26,6 +28,8 @@ export interface LiveOptions {
   readonly migrations: readonly Migration[];
   /** Throws when the database the server chose may not be cleaned up; runs before anything is created. */
   readonly assertDatabase: (database: string) => void;
+  /** The lease the schemas are registered under, so a sweep removes them if this process dies. */
+  readonly lease: { readonly holder: string; readonly ms: number };
 }
 
 /** A pool on a real server with the environment's schema, reset and close. */
@@ -93,6 +97,32 @@ export async function openLivePool(options: LiveOptions, context: DependencyCont
       { cause: error },
     );
 
+  // A query the server never answers ends at pg's query_timeout; say which dependency and which bound.
+  const stalled = (error: unknown) =>
+    errorText(error) === "Query read timeout"
+      ? new TestSupportError(
+          "OPERATION_TIMEOUT",
+          `postgres dependency "${context.name}" did not answer a query within ${context.operationTimeoutMs + 1000} ms at ${target} ` +
+            `(schema ${schema}). The server stopped answering or something holds a lock; raise the bound with ` +
+            "operationTimeoutMs / INTEGRATION_OPERATION_TIMEOUT_MS only if the query is legitimately slow.",
+          { cause: error },
+        )
+      : error;
+  const bounded = <T extends { query: (...args: never[]) => unknown }>(target: T): T => {
+    const query = target.query.bind(target) as (...args: unknown[]) => unknown;
+    (target as unknown as { query: unknown }).query = (...args: unknown[]) => {
+      const result = query(...args);
+      return result instanceof Promise
+        ? result.catch((error: unknown) => {
+            throw stalled(error);
+          })
+        : result;
+    };
+    return target;
+  };
+  bounded(pool);
+  const boundedClients = new WeakSet<object>();
+
   // Clients the suite has checked out and not released, so a reset can take them back.
   const checkedOut = new Set<TrackedClient>();
   const connect = pool.connect.bind(pool) as () => Promise<TrackedClient>;
@@ -102,6 +132,10 @@ export async function openLivePool(options: LiveOptions, context: DependencyCont
       client = await connect();
     } catch (error) {
       throw (error as { code?: string }).code === "53300" ? exhausted(error) : error;
+    }
+    if (!boundedClients.has(client)) {
+      boundedClients.add(client);
+      bounded(client);
     }
     checkedOut.add(client);
     const release = client.release.bind(client);
@@ -154,6 +188,37 @@ export async function openLivePool(options: LiveOptions, context: DependencyCont
   const dropSchemas = () =>
     pool.query(`drop schema if exists ${quoteIdent(schema)}, ${quoteIdent(ctl)} cascade`);
 
+  // The heartbeat runs beside the tests: its clients are not the suite's, so a reset never takes them back.
+  const leaseDb = {
+    query: async (text: string, values?: unknown[]) => {
+      const client = await connect();
+      try {
+        const result = await client.query(text, values);
+        client.release();
+        return result;
+      } catch (error) {
+        client.release(error as Error);
+        throw error;
+      }
+    },
+  } as unknown as Pick<pg.Pool, "query">;
+  // Registered before the schemas exist, so there is no moment a crash could leave them unregistered.
+  let lease: SchemaLease;
+  try {
+    lease = await registerSchemaLease(leaseDb, schema, options.lease.holder, options.lease.ms);
+  } catch (error) {
+    return fail(error, "registering the lease of its schema");
+  }
+  const heartbeat: Heartbeat = startHeartbeat(options.lease.ms, () => lease.renew());
+  const leftBehind = (error: unknown) =>
+    new TestSupportError(
+      "CLOSE_FAILED",
+      `postgres at ${target} did not drop schemas ${schema} and ${ctl} in database ${database} (${tell(error)}). ` +
+        `They are registered under a lease that expires ${leaseText(options.lease.ms)} after this process stopped renewing it; ` +
+        "then `pnpm test:integration sweep` drops them (`--dry-run` lists them first).",
+      { cause: error },
+    );
+
   /** Creates the schema, runs every migration in it and installs the reset; bounded by the set-up bound. */
   const build = async (bound: number) => {
     const client = (await connect()) as TrackedClient;
@@ -194,17 +259,31 @@ export async function openLivePool(options: LiveOptions, context: DependencyCont
   try {
     await build(context.setupTimeoutMs);
   } catch (error) {
-    // Nothing is left behind: the schemas go whether the migrations failed or the bound passed.
-    await dropSchemas().catch(() => {});
+    // Nothing is left behind: the schemas go whether the migrations failed or the bound passed (and if
+    // this drop fails too, the lease stops being renewed and a sweep drops them).
+    heartbeat.stop();
+    await dropSchemas()
+      .then(() => lease.release())
+      .catch(() => {});
     return fail(error, `applying the migrations in schema ${schema}`);
   }
+
+  /**
+   * Ends a client the suite still holds. A query still running on it (a pool.query the test did not await)
+   * releases it again when it ends; the client is destroyed, never handed out again, so that second release
+   * is made a no-op instead of pg-pool's uncaught "Release called on client which has already been released".
+   */
+  const takeBack = (client: TrackedClient, why: string) => {
+    client.release(new Error(why));
+    client.release = () => {};
+  };
 
   const resetOnce = async () => {
     // Clients a test did not release: end them (a real test process would have closed their sockets).
     const leftover: number[] = [];
     for (const client of [...checkedOut]) {
       if (client.processID) leftover.push(client.processID);
-      client.release(new Error("reset took back a client the test did not release"));
+      takeBack(client, "reset took back a client the test did not release");
     }
     const client = await tracked();
     try {
@@ -253,9 +332,16 @@ export async function openLivePool(options: LiveOptions, context: DependencyCont
       }
     },
     async close() {
+      // From here the lease only runs out: if the drop below fails or stalls, a sweep finishes the job.
+      heartbeat.stop();
       try {
-        for (const client of [...checkedOut]) client.release(new Error("environment closed"));
-        await dropSchemas();
+        for (const client of [...checkedOut]) takeBack(client, "environment closed");
+        try {
+          await dropSchemas();
+        } catch (error) {
+          throw leftBehind(error);
+        }
+        await lease.release().catch(() => {});
       } finally {
         entry.pools--;
         await pool.end();

@@ -1,6 +1,7 @@
 import type pg from "pg";
 import type { Dependency, DependencyContext, DependencyHandle } from "../dependency.js";
 import { TestSupportError } from "../errors.js";
+import { leaseHolder, leaseMsFrom } from "../lease/lease.js";
 import { redactTarget, secretsOf } from "../redact.js";
 import { tracedDependency } from "../trace/dependency.js";
 import { readUrlVariable } from "../variables.js";
@@ -164,6 +165,7 @@ export function postgres(options: PostgresOptions): Dependency<PostgresClient> {
       const named = decodeURIComponent(url.pathname.replace(/^\//, ""));
       if (named)
         assertCleanupAllowed({ database: named, target, urlEnv: options.urlEnv, allowNonTestDatabase });
+      const leaseMs = leaseMsFrom(context.env);
       const list = await loadMigrations();
       const schema = schemaNameFor(context.service, context.name, context.instanceId);
       const live = await openLivePool(
@@ -176,6 +178,7 @@ export function postgres(options: PostgresOptions): Dependency<PostgresClient> {
           schema,
           maxConnections,
           migrations: list,
+          lease: { holder: leaseHolder(context.runId), ms: leaseMs },
           // The URL may name no database (the user's default): check the one the server chose.
           assertDatabase: (database) =>
             assertCleanupAllowed({ database, target, urlEnv: options.urlEnv, allowNonTestDatabase }),

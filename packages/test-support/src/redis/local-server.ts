@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { EnvironmentVariables } from "../dependency.js";
 import { TestSupportError } from "../errors.js";
+import { registerProcessLease } from "../lease/process-lease.js";
 
 /** The variable naming a redis-server binary for local mode; default: redis-server on PATH. */
 export const REDIS_SERVER_VARIABLE = "REDIS_SERVER_PATH";
@@ -53,8 +54,12 @@ function ping(port: number, timeoutMs: number): Promise<boolean> {
 }
 
 const running = new Set<ChildProcess>();
+const leases = new WeakMap<ChildProcess, { release(): void }>();
 process.once("exit", () => {
-  for (const child of running) child.kill("SIGKILL");
+  for (const child of running) {
+    child.kill("SIGKILL");
+    leases.get(child)?.release();
+  }
 });
 
 /**
@@ -90,6 +95,12 @@ export async function startRedisServer(
     spawnError = error;
   });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  // If this process is killed before it stops the server, the lease runs out and a sweep stops it.
+  const lease = registerProcessLease(child.pid, `redis-server on 127.0.0.1:${port}`, {
+    dir,
+    env: options.env,
+  });
+  leases.set(child, lease);
   const stop = async (signal: NodeJS.Signals) => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill(signal);
@@ -98,6 +109,7 @@ export async function startRedisServer(
       clearTimeout(timer);
     }
     running.delete(child);
+    lease.release();
     rmSync(dir, { recursive: true, force: true });
   };
   const deadline = Date.now() + (options.timeoutMs ?? 10_000);

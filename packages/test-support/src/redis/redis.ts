@@ -2,6 +2,8 @@ import type { Duplex } from "node:stream";
 import { type RedisOptions as IoRedisOptions, Redis } from "ioredis";
 import type { Dependency, DependencyContext, DependencyHandle } from "../dependency.js";
 import { errorText, TestSupportError } from "../errors.js";
+import { leaseHolder, leaseMsFrom, leaseText, startHeartbeat } from "../lease/lease.js";
+import { registerKeyLease } from "../lease/redis-lease.js";
 import { redactTarget, scrub, secretsOf } from "../redact.js";
 import { tracedDependency } from "../trace/dependency.js";
 import { readUrlVariable } from "../variables.js";
@@ -167,6 +169,7 @@ export function redis(options: RedisOptions): Dependency<RedisClient> {
     onClose: () => Promise<void>,
   ): Promise<DependencyHandle<RedisClient>> => {
     const parsed = parseRedisUrl(new URL(url), variable);
+    const leaseMs = leaseMsFrom(context.env);
     const target = redactTarget(url);
     const secrets = secretsOf(url);
     const base = ioredisOptions(parsed, context);
@@ -225,11 +228,23 @@ export function redis(options: RedisOptions): Dependency<RedisClient> {
       clients: new Set(),
       lastError: undefined,
     };
+    // Registered before anything is written under the prefix, so a crash cannot leave unregistered keys.
+    let lease: Awaited<ReturnType<typeof registerKeyLease>>;
+    try {
+      lease = await registerKeyLease(admin, prefix, leaseHolder(context.runId), leaseMs);
+    } catch (error) {
+      admin.disconnect();
+      release();
+      throw failure(error, adminError);
+    }
+    const heartbeat = startHeartbeat(leaseMs, () => lease.renew());
     const client = new ScopedRedis(base, scope);
     try {
       await client.connect();
       await client.ping();
     } catch (error) {
+      heartbeat.stop();
+      await lease.release().catch(() => {});
       client.disconnect();
       admin.disconnect();
       release();
@@ -257,8 +272,22 @@ export function redis(options: RedisOptions): Dependency<RedisClient> {
       target: `${target} (keys ${prefix}*)`,
       reset: deleteWritten,
       async close() {
+        // From here the lease only runs out: if the deletion fails or stalls, a sweep finishes the job.
+        heartbeat.stop();
         try {
-          await deleteWritten();
+          const count = scope.written.size;
+          try {
+            await deleteWritten();
+          } catch (error) {
+            throw new TestSupportError(
+              "CLOSE_FAILED",
+              `redis at ${target} did not delete the keys under ${prefix} (${count} written by this environment): ` +
+                `${errorText(error)}. The prefix is registered under a lease that expires ${leaseText(leaseMs)} after ` +
+                "this process stopped renewing it; then `pnpm test:integration sweep` deletes its keys.",
+              { cause: error },
+            );
+          }
+          await lease.release().catch(() => {});
         } finally {
           for (const c of scope.clients) c.disconnect();
           admin.disconnect();

@@ -5,6 +5,7 @@ import { Client, Connection, type WorkflowClient } from "@temporalio/client";
 import { ulid } from "ulid";
 import type { Dependency, DependencyContext, DependencyHandle, EnvironmentVariables } from "../dependency.js";
 import { errorText, TestSupportError } from "../errors.js";
+import { registerProcessLease } from "../lease/process-lease.js";
 import { tracedDependency } from "../trace/dependency.js";
 import { type StubWorkflowBehaviour, TemporalStub } from "./stub.js";
 
@@ -135,6 +136,9 @@ async function startDevServer(binary: string, namespace: string, timeoutMs: numb
     stderr = (stderr + String(chunk)).slice(-2000);
   });
   const address = `127.0.0.1:${port}`;
+  // If this process is killed before it stops the server, the lease runs out and a sweep stops it.
+  const lease = registerProcessLease(child.pid, `Temporal dev server on ${address}`);
+  child.once("exit", () => lease.release());
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child.exitCode !== null) {

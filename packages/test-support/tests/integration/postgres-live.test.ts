@@ -30,6 +30,41 @@ const schemaOf = (target: string) => /\(schema ([a-z0-9_]+)\)/.exec(target)?.[1]
 describeInModes(["cluster"], "postgres on a real server", () => {
   const shared = () => process.env.TEST_SUPPORT_DATABASE_URL ?? "";
 
+  it("reports what it selected without the password when the URL carries one", async () => {
+    // The shared server trusts loopback, so any password connects; it must appear nowhere in what is reported.
+    const url = new URL(shared());
+    url.password = "Sekr3tPassw0rd";
+    const telemetry = memoryTelemetry();
+    await using env = await createIntegrationEnvironment({
+      service: "test-support",
+      dependencies: { db: postgres({ migrations, urlEnv: "TEST_SUPPORT_DATABASE_URL" }) },
+      env: { ...process.env, INTEGRATION_MODE: "cluster", TEST_SUPPORT_DATABASE_URL: url.href },
+      telemetry,
+    });
+    const { target } = env.targets.db;
+    expect(target).toContain(":***@");
+    expect(target).not.toContain("Sekr3tPassw0rd");
+    expect(target).not.toMatch(/:(?!\*\*\*@)[^:@/]+@/);
+    expect(JSON.stringify(telemetry.events)).not.toContain("Sekr3tPassw0rd");
+  });
+
+  it("resets while a query the test did not await is still running, without an uncaught error", async () => {
+    await using env = await open(
+      { db: postgres({ migrations, urlEnv: "TEST_SUPPORT_DATABASE_URL" }) },
+      shared(),
+    );
+    const db = env.clients.db as PostgresClient;
+    // Not awaited, as a test that forgot an await would leave it; the reset ends its session.
+    const forgotten = db.query("select pg_sleep(1)").then(
+      () => "finished",
+      () => "ended by the reset",
+    );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await env.reset();
+    expect(await forgotten).toBe("ended by the reset");
+    expect((await db.query("select count(*)::int as n from accounts")).rows).toEqual([{ n: 0 }]);
+  });
+
   it("puts every pooled connection in the environment's schema", async () => {
     await using env = await open(
       { db: postgres({ migrations, urlEnv: "TEST_SUPPORT_DATABASE_URL" }) },

@@ -1,0 +1,227 @@
+import { Redis } from "ioredis";
+import pg from "pg";
+import { afterEach, expect, it } from "vitest";
+import {
+  createIntegrationEnvironment,
+  type Dependency,
+  type IntegrationEnvironment,
+  isTestSupportError,
+  openfga,
+  postgres,
+  redis,
+} from "../../src/index.js";
+import { describeInModes } from "../../src/vitest/index.js";
+import { type FaultProxy, startFaultProxy } from "../fault-proxy.js";
+
+// Each live dependency kind behind the loopback fault proxy (tests/fault-proxy.ts): refused, stalled after
+// set-up, delayed, cut mid-operation, and an outage followed by recovery. Nothing may hang: every failure
+// ends within its bound and says what failed; what a failed close left is named and removed here.
+const OPERATION_MS = 1000;
+
+interface Kind {
+  readonly kind: string;
+  /** The variable the dependency reads and the real server's URL. */
+  readonly variable: string;
+  dependency(): Dependency<unknown>;
+  /** One representative operation through the handed-out client. */
+  operation(client: unknown): Promise<unknown>;
+  /**
+   * What a connection cut mid-operation does: the drivers of Postgres and OpenFGA fail the operation with
+   * the cause; ioredis resends a command that got no answer once it has reconnected (as in production),
+   * so it completes, once.
+   */
+  readonly cut: "fails" | "resent";
+  /** Removes, straight from the server, what an environment whose close failed left (from its target). */
+  cleanUp(target: string): Promise<void>;
+}
+
+const real = (variable: string) => {
+  const value = process.env[variable];
+  if (!value) throw new Error(`${variable} is not set; the cluster lane sets it.`);
+  return new URL(value);
+};
+
+const KINDS: Kind[] = [
+  {
+    kind: "postgres",
+    variable: "TEST_SUPPORT_DATABASE_URL",
+    cut: "fails",
+    dependency: () =>
+      postgres({
+        migrations: new URL("../fixtures/migrations/", import.meta.url),
+        urlEnv: "TEST_SUPPORT_DATABASE_URL",
+      }),
+    operation: (client) =>
+      (client as pg.Pool).query("insert into accounts (email) values ($1) returning id", [
+        `${Math.random()}@x.test`,
+      ]),
+    async cleanUp(target) {
+      const schema = /schema (\S+)\)/.exec(target)?.[1];
+      if (!schema) return;
+      const db = new pg.Client({ connectionString: real("TEST_SUPPORT_DATABASE_URL").href });
+      await db.connect();
+      await db.query(`drop schema if exists "${schema}", "${schema}_ctl" cascade`);
+      await db.query("delete from test_support_leases.schemas where schema_name = $1", [schema]);
+      await db.end();
+    },
+  },
+  {
+    kind: "redis",
+    variable: "REDIS_URL",
+    cut: "resent",
+    dependency: () => redis({ urlEnv: "REDIS_URL" }),
+    operation: (client) => (client as Redis).incr("counter"),
+    async cleanUp(target) {
+      const prefix = /keys (\S+)\*\)/.exec(target)?.[1];
+      if (!prefix) return;
+      const admin = new Redis(real("REDIS_URL").href);
+      const keys = await admin.keys(`${prefix}*`);
+      if (keys.length > 0) await admin.del(...keys);
+      await admin.hdel("it:leases", prefix);
+      await admin.del(`it:lease:${prefix}`);
+      admin.disconnect();
+    },
+  },
+  {
+    kind: "openfga",
+    variable: "FGA_API_URL",
+    cut: "fails",
+    dependency: () => openfga({ model: new URL("../fixtures/authz.fga", import.meta.url) }),
+    operation: (client) =>
+      (client as import("@openfga/sdk").OpenFgaClient).writeTuples([
+        { user: `user:${Math.random().toString(36).slice(2)}`, relation: "owner", object: "document:f" },
+      ]),
+    async cleanUp(target) {
+      const store = /store (\S+)\)/.exec(target)?.[1];
+      if (store) await fetch(`${real("FGA_API_URL").origin}/stores/${store}`, { method: "DELETE" });
+    },
+  },
+];
+
+const proxies: FaultProxy[] = [];
+afterEach(async () => {
+  for (const proxy of proxies.splice(0)) await proxy.close();
+});
+
+async function behindProxy(kind: Kind) {
+  const url = real(kind.variable);
+  const proxy = await startFaultProxy(Number(url.port));
+  proxies.push(proxy);
+  const via = new URL(url.href);
+  via.hostname = "127.0.0.1";
+  via.port = String(proxy.port);
+  const open = () =>
+    createIntegrationEnvironment({
+      service: "test-support",
+      dependencies: { dep: kind.dependency() },
+      env: { ...process.env, [kind.variable]: kind.kind === "openfga" ? via.origin : via.href },
+      connectTimeoutMs: 3000,
+      operationTimeoutMs: OPERATION_MS,
+      telemetry: { emit() {} },
+    }) as Promise<IntegrationEnvironment<{ dep: Dependency<unknown> }>>;
+  return { proxy, open };
+}
+
+const outcome = async (action: () => Promise<unknown>) => {
+  const started = performance.now();
+  try {
+    await action();
+    return { error: undefined, ms: performance.now() - started };
+  } catch (error) {
+    return { error: error as Error, ms: performance.now() - started };
+  }
+};
+
+for (const kind of KINDS) {
+  describeInModes(["cluster"], `${kind.kind} behind a fault proxy`, () => {
+    it("refused: set-up fails with the cause, naming the kind and the target, within the connect bound", {
+      timeout: 30_000,
+    }, async () => {
+      const { proxy, open } = await behindProxy(kind);
+      proxy.set({ kind: "refuse" });
+      const { error } = await outcome(open);
+      expect(isTestSupportError(error)).toBe(true);
+      expect(error?.message).toContain(kind.kind);
+      expect(error?.message).toContain(`127.0.0.1:${proxy.port}`);
+      expect(error?.message).toMatch(/ECONNRESET|socket hang up|closed|terminated|did not answer|reset/i);
+    });
+
+    it("stalled after set-up: the operation, reset and close each end within their bound, naming the dependency and what was left", {
+      timeout: 60_000,
+    }, async () => {
+      const { proxy, open } = await behindProxy(kind);
+      const env = await open();
+      const target = env.targets.dep.target;
+      try {
+        await kind.operation(env.clients.dep);
+        proxy.set({ kind: "stall" });
+        const operation = await outcome(() => kind.operation(env.clients.dep));
+        expect(operation.error?.message).toMatch(/within \d+ ?ms|timeout of \d+ms exceeded/);
+        expect(operation.ms).toBeLessThan(OPERATION_MS + 5000);
+        const reset = await outcome(() => env.reset());
+        expect(isTestSupportError(reset.error, "RESET_FAILED")).toBe(true);
+        expect(reset.error?.message).toContain(`"dep"`);
+        expect(reset.error?.message).toMatch(/did not finish its reset within 1000 ms|within \d+ ms/);
+        const close = await outcome(() => env.close());
+        expect(isTestSupportError(close.error, "CLOSE_FAILED")).toBe(true);
+        expect(close.error?.message).toContain(`"dep" (${target})`);
+        expect(close.error?.message).toContain("sweep");
+        expect(close.ms).toBeLessThan(OPERATION_MS + 5000);
+      } finally {
+        proxy.cut();
+        await kind.cleanUp(target);
+      }
+    });
+
+    it("delayed: every operation, reset and close still succeed", { timeout: 60_000 }, async () => {
+      const { proxy, open } = await behindProxy(kind);
+      proxy.set({ kind: "delay", ms: 20 });
+      const env = await open();
+      await kind.operation(env.clients.dep);
+      await env.reset();
+      await kind.operation(env.clients.dep);
+      await env.close();
+    });
+
+    it(`cut mid-operation: the operation ${kind.cut === "fails" ? "fails with the cause" : "is resent once reconnected"}, and the next one passes`, {
+      timeout: 60_000,
+    }, async () => {
+      const { proxy, open } = await behindProxy(kind);
+      await using env = await open();
+      await kind.operation(env.clients.dep);
+      proxy.set({ kind: "delay", ms: 800 });
+      const pending = outcome(() => kind.operation(env.clients.dep));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      proxy.cut();
+      proxy.set({ kind: "pass" });
+      const { error } = await pending;
+      if (kind.cut === "fails") {
+        expect(error?.message).toMatch(/terminated|ECONNRESET|socket hang up|connection|closed|network/i);
+      } else {
+        // The server never saw the first transmission (it was held by the delay), so the resend counts once.
+        expect(error).toBeUndefined();
+        expect(await (env.clients.dep as Redis).get("counter")).toBe("2");
+      }
+      await env.reset();
+      await kind.operation(env.clients.dep);
+    });
+
+    it("an outage, then recovery: the first operation fails with the cause, later ones pass", {
+      timeout: 60_000,
+    }, async () => {
+      const { proxy, open } = await behindProxy(kind);
+      await using env = await open();
+      await kind.operation(env.clients.dep);
+      proxy.set({ kind: "refuse" });
+      const during = await outcome(() => kind.operation(env.clients.dep));
+      expect(during.error?.message).toMatch(
+        /ECONNRESET|ECONNREFUSED|socket hang up|terminated|closed|connection|network|down/i,
+      );
+      proxy.set({ kind: "pass" });
+      // What the fixture runs before the next test: a reset, on a connection made afresh.
+      await env.reset();
+      await kind.operation(env.clients.dep);
+      await kind.operation(env.clients.dep);
+    });
+  });
+}

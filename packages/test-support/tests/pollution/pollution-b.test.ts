@@ -1,0 +1,3 @@
+import { pollutionSuite } from "./suite.js";
+
+pollutionSuite("b", 500);
