@@ -4,6 +4,7 @@ import type { Dependency, DependencyContext, DependencyHandle, EnvironmentVariab
 import { errorText, TestSupportError } from "../errors.js";
 import { TEMPORAL_CLI_VARIABLE } from "../local/binaries.js";
 import { localEngine } from "../local/client.js";
+import { tracedDependency } from "../trace/dependency.js";
 import type { StubWorkflowBehaviour, TemporalStub } from "./stub.js";
 
 /** The workflow API of `@temporalio/client` that suites use, in every mode. */
@@ -153,7 +154,7 @@ export function temporal(options: TemporalOptions): Dependency<TemporalClient> {
     };
   };
 
-  return {
+  return tracedDependency({
     kind: "temporal",
     variables: [options.addressEnv, options.namespaceEnv],
     startTimeoutMs: options.startTimeoutMs ?? 30_000,
@@ -217,5 +218,5 @@ export function temporal(options: TemporalOptions): Dependency<TemporalClient> {
       context.connected();
       return handleFor(client.workflow, namespace, address, "temporal", () => connection.close());
     },
-  };
+  });
 }
