@@ -10,6 +10,8 @@ import type {
 import { errorText, isTestSupportError, TestSupportError } from "./errors.js";
 import { type IntegrationMode, integrationModeFrom } from "./mode.js";
 import { createDefaultTelemetry, resolveArtifactsDir, type TelemetrySink } from "./telemetry.js";
+import { tracedDependency } from "./trace/dependency.js";
+import { untraced } from "./trace/recorder.js";
 
 /** Options of createIntegrationEnvironment. */
 export interface IntegrationEnvironmentOptions<D extends DependencyMap> {
@@ -181,11 +183,13 @@ function checkVariables(service: string, dependencies: DependencyMap, env: Envir
 
 /** Builds one dependency within its connect bound, then its set-up bound, naming it and its target on failure. */
 async function openDependency<C>(
-  dependency: Dependency<C>,
+  declared: Dependency<C>,
   context: Omit<DependencyContext, "signal" | "connected">,
   abort: AbortController,
 ): Promise<DependencyHandle<C>> {
   const { mode, name } = context;
+  // Every client is traced, so a test's calls can be compared across modes (the drift harness).
+  const dependency = tracedDependency(declared);
   const bounded = mode !== "repo";
   const target = mode === "cluster" ? safeDescribe(dependency, context.env) : "in-process";
   const build =
@@ -442,7 +446,10 @@ export async function createIntegrationEnvironment<D extends DependencyMap>(
     targets: targets as IntegrationEnvironment<D>["targets"],
     async reset() {
       failWhenClosed("reset");
-      const results = await Promise.allSettled(handles.map((h, i) => timed(i, "reset", () => h.reset())));
+      // The factory's own work between tests is not the test's: untraced.
+      const results = await untraced(() =>
+        Promise.allSettled(handles.map((h, i) => timed(i, "reset", () => h.reset()))),
+      );
       const errors = results.flatMap((r, i) =>
         r.status === "rejected" ? [`  - "${names[i]}": ${errorText(r.reason)}`] : [],
       );
@@ -461,7 +468,7 @@ export async function createIntegrationEnvironment<D extends DependencyMap>(
         for (let i = handles.length - 1; i >= 0; i--) {
           const handle = handles[i] as DependencyHandle<unknown>;
           try {
-            await timed(i, "close", () => handle.close());
+            await untraced(() => timed(i, "close", () => handle.close()));
           } catch (error) {
             errors.push(`  - "${names[i]}" (${handle.target}): ${errorText(error)}`);
           }

@@ -14,6 +14,7 @@ import { INTEGRATION_MODES, type IntegrationMode } from "../mode.js";
 import { resolveArtifactsDir } from "../telemetry.js";
 import { loadPackageDeclarations, type PackageDeclaration } from "./declarations.js";
 import { doctor } from "./doctor.js";
+import { driftCommand } from "./drift.js";
 import { closingLine, countJUnit, type JUnitCounts, junitSeconds, notRunInMode } from "./junit-summary.js";
 import {
   artifactsNameOf,
@@ -634,6 +635,10 @@ program
       process.exitCode = ok ? EXIT.passed : EXIT.failed;
     },
   );
+
+program.addCommand(
+  driftCommand(() => ({ root: workspaceRoot(), artifactsDir: resolveArtifactsDir(process.env) })),
+);
 
 // Node 20 scans every process's whole argv for its own --env-file, pnpm's included, so the old spelling
 // must follow a "--" (pnpm test:integration -- --env-file F). This command takes no operands, so a "--"

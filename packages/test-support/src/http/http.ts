@@ -2,6 +2,7 @@ import type { RequestHandler } from "msw";
 import type { Dependency, DependencyContext, DependencyHandle } from "../dependency.js";
 import { TestSupportError } from "../errors.js";
 import { redactTarget } from "../redact.js";
+import { tracedDependency } from "../trace/dependency.js";
 import { readUrlVariable } from "../variables.js";
 
 /** An HTTP upstream as a suite and the code under test see it: a base URL and a fetch bound to it. */
@@ -40,7 +41,7 @@ export function http(options: HttpOptions): Dependency<HttpUpstream> {
     );
   }
   const initial = options.handlers ?? [];
-  return {
+  return tracedDependency({
     kind: "http",
     variables: [options.baseUrlEnv],
     describeTarget: (env) => redactTarget(env[options.baseUrlEnv] ?? ""),
@@ -111,5 +112,5 @@ export function http(options: HttpOptions): Dependency<HttpUpstream> {
         close: async () => {},
       };
     },
-  };
+  });
 }

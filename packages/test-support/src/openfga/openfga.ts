@@ -9,6 +9,7 @@ import { type Heartbeat, leaseMsFrom, leaseText, startHeartbeat } from "../lease
 import { registerStoreLease, type StoreLease } from "../lease/openfga-lease.js";
 import { localEngine } from "../local/client.js";
 import { redactTarget } from "../redact.js";
+import { tracedDependency } from "../trace/dependency.js";
 import { readUrlVariable } from "../variables.js";
 import type { TupleKey } from "./memory/tuples.js";
 
@@ -417,7 +418,7 @@ export function openfga(options: OpenFgaOptions): Dependency<OpenFgaDependencyCl
     };
   };
 
-  return {
+  return tracedDependency({
     kind: "openfga",
     variables: [apiUrlEnv],
     // The run's first environment may start the server.
@@ -474,5 +475,5 @@ export function openfga(options: OpenFgaOptions): Dependency<OpenFgaDependencyCl
       };
       return open(context, wire, "openfga", redactTarget(raw), context.env[storeIdEnv] || undefined);
     },
-  };
+  });
 }

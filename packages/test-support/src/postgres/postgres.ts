@@ -4,6 +4,7 @@ import { TestSupportError } from "../errors.js";
 import { leaseHolder, leaseMsFrom } from "../lease/lease.js";
 import { leaseDatabase, releaseDatabase } from "../local/client.js";
 import { redactTarget, secretsOf } from "../redact.js";
+import { tracedDependency } from "../trace/dependency.js";
 import { readUrlVariable } from "../variables.js";
 import { type Migration, readMigrations } from "./migrations.js";
 import { assertCleanupAllowed } from "./safety.js";
@@ -144,7 +145,7 @@ export function postgres(options: PostgresOptions): Dependency<PostgresClient> {
     return { client: session.pool, implementation: "pglite", target: "in-process", ...lifecycle(session) };
   };
 
-  return {
+  return tracedDependency({
     kind: "postgres",
     variables: [options.urlEnv],
     // The run's first environment may start the server (and, once per machine, initdb it).
@@ -238,7 +239,7 @@ export function postgres(options: PostgresOptions): Dependency<PostgresClient> {
         ...lifecycle(live),
       };
     },
-  };
+  });
 }
 
 function lifecycle(engine: { reset(): Promise<void>; close(): Promise<void> }) {

@@ -6,6 +6,7 @@ import { leaseHolder, leaseMsFrom, leaseText, startHeartbeat } from "../lease/le
 import type { registerKeyLease } from "../lease/redis-lease.js";
 import { localEngine } from "../local/client.js";
 import { redactTarget, scrub, secretsOf } from "../redact.js";
+import { tracedDependency } from "../trace/dependency.js";
 import { readUrlVariable } from "../variables.js";
 import type { ClientScope } from "./client.js";
 import type { RedisDouble } from "./double/server.js";
@@ -303,7 +304,7 @@ export function redis(options: RedisOptions): Dependency<RedisClient> {
     };
   };
 
-  return {
+  return tracedDependency({
     kind: "redis",
     variables: [options.urlEnv],
     startTimeoutMs,
@@ -374,5 +375,5 @@ export function redis(options: RedisOptions): Dependency<RedisClient> {
       ).toString();
       return connectReal(context, url, "ioredis", options.urlEnv, async () => {});
     },
-  };
+  });
 }

@@ -180,6 +180,8 @@ export class TemporalStub {
         if (execution.status === "RUNNING") {
           execution.settle("CANCELLED", new CancelledFailure("Workflow cancelled"));
         }
+        // The client answers with the server's (empty) response, not undefined (found by the drift harness).
+        return {};
       },
       terminate: async (reason?: string) => {
         const execution = find("terminate", reason === undefined ? [] : [reason]);
@@ -191,6 +193,7 @@ export class TemporalStub {
           );
         }
         execution.settle("TERMINATED", new TerminatedFailure(reason ?? "Terminated"));
+        return {};
       },
       describe: async () => {
         const execution = find("describe");

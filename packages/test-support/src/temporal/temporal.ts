@@ -12,6 +12,7 @@ import {
 } from "../lease/temporal-lease.js";
 import { TEMPORAL_CLI_VARIABLE } from "../local/binaries.js";
 import { localEngine } from "../local/client.js";
+import { tracedDependency } from "../trace/dependency.js";
 import type { StubWorkflowBehaviour, TemporalStub } from "./stub.js";
 
 /** The workflow API of `@temporalio/client` that suites use, in every mode. */
@@ -332,7 +333,7 @@ export function temporal(options: TemporalOptions): Dependency<TemporalClient> {
     };
   };
 
-  return {
+  return tracedDependency({
     kind: "temporal",
     variables: [options.addressEnv, options.namespaceEnv],
     startTimeoutMs: options.startTimeoutMs ?? 30_000,
@@ -436,5 +437,5 @@ export function temporal(options: TemporalOptions): Dependency<TemporalClient> {
         started,
       });
     },
-  };
+  });
 }

@@ -28,6 +28,11 @@ export function integrationConfig(options: { service: string; root: URL; unit?: 
   // pnpm test:integration --shard i/n: only this shard's files; a package with none in it passes empty.
   const shard = shardFromEnv();
   const selected = selectedFiles(relative(dirname(workspace), root));
+  // Each test's calls to its dependencies, for the drift harness (a shard's apart); INTEGRATION_TRACE=0 turns it off.
+  const traceFile =
+    process.env.INTEGRATION_TRACE === "0"
+      ? ""
+      : `${artifacts}/trace-${shard ? `${shardLabel(shard)}-` : ""}${mode}.jsonl`;
   const projects: NonNullable<NonNullable<ViteUserConfig["test"]>["projects"]> = [
     {
       extends: true,
@@ -39,6 +44,10 @@ export function integrationConfig(options: { service: string; root: URL; unit?: 
         // 23 s to start on a loaded 2-core machine) plus a cold workflow bundle; the factory's own bounds
         // still name what is slow.
         hookTimeout: mode === "local" ? 180_000 : 60_000,
+        setupFiles: [sibling("trace-setup")],
+        // Merged with the root's (local mode's engine supervisor): Vite's mergeConfig concatenates arrays.
+        globalSetup: [sibling("trace-global-setup")],
+        provide: { integrationTraceFile: traceFile },
       },
     },
   ];
@@ -75,4 +84,10 @@ export function integrationConfig(options: { service: string; root: URL; unit?: 
       ...(mode === "local" ? { globalSetup: [globalSetupFile()] } : {}),
     },
   };
+}
+
+/** A module beside this one: .ts when running from source (this package's own tests), else the built .js. */
+function sibling(name: string): string {
+  const source = fileURLToPath(new URL(`./${name}.ts`, import.meta.url));
+  return existsSync(source) ? source : fileURLToPath(new URL(`./${name}.js`, import.meta.url));
 }

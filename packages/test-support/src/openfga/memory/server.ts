@@ -345,11 +345,12 @@ export class InMemoryOpenFga {
     const timestamp = new Date().toISOString();
     for (const tuple of toDelete) {
       const key = tupleString(tuple);
-      const existing = store.stored.get(key);
       store.stored.delete(key);
       store.tuples.delete(tuple);
+      // The server logs a delete with the key as deleted, without the tuple's condition (found by the drift
+      // harness: OpenFGA v1.18.1 answers condition null for the delete of a conditional tuple).
       store.changes.push({
-        tuple_key: existing?.key ?? tuple,
+        tuple_key: { user: tuple.user, relation: tuple.relation, object: tuple.object },
         operation: "TUPLE_OPERATION_DELETE",
         timestamp,
       });
