@@ -14,6 +14,11 @@ export interface AcceptedDifference {
   call?: string;
   /** Only when comparing these two sources (recording counts as cluster), when given. */
   between?: [string, string];
+  /**
+   * The difference may or may not show in a given comparison (an unspecified order, a clock, a cursor on a
+   * shared server): it is never reported stale for not occurring.
+   */
+  sometimes?: boolean;
   /** Why the difference is accepted: required. */
   reason: string;
 }
@@ -30,7 +35,7 @@ export function readAccepted(file: string): AcceptedDifference[] {
   const bad = (what: string) =>
     new TestSupportError(
       "INVALID_OPTIONS",
-      `${file}: ${what}. Each entry is { test, reason } with optional channel, call and between: [<mode>, <mode>].`,
+      `${file}: ${what}. Each entry is { test, reason } with optional channel, call, sometimes: true and between: [<mode>, <mode>].`,
     );
   let parsed: unknown;
   try {
@@ -50,6 +55,8 @@ export function readAccepted(file: string): AcceptedDifference[] {
       if (entry[key] !== undefined && typeof entry[key] !== "string")
         throw bad(`${at}: ${key} must be a string`);
     }
+    if (entry.sometimes !== undefined && typeof entry.sometimes !== "boolean")
+      throw bad(`${at}: sometimes must be true or false`);
     const between = entry.between;
     if (
       between !== undefined &&
@@ -58,7 +65,7 @@ export function readAccepted(file: string): AcceptedDifference[] {
       throw bad(`${at}: between must be two of ${[...SOURCES].join(", ")}`);
     }
     const unknown = Object.keys(entry).filter(
-      (k) => !["test", "channel", "call", "between", "reason"].includes(k),
+      (k) => !["test", "channel", "call", "between", "sometimes", "reason"].includes(k),
     );
     if (unknown.length > 0) throw bad(`${at} has unknown keys: ${unknown.join(", ")}`);
     return entry as unknown as AcceptedDifference;
@@ -69,8 +76,8 @@ const asMode = (source: string) => (source === "recording" ? "cluster" : source)
 
 /** Whether an entry applies to a comparison of `from` against `to`. */
 export function appliesTo(entry: AcceptedDifference, from: string, to: string): boolean {
-  // Two cluster sources (a run and the recording) have no double between them to differ.
-  if (asMode(from) === asMode(to)) return false;
+  // Two real servers differ too where the answer is unspecified (order, clocks, cursors): an entry without
+  // `between` applies to every pair, a run against the recording included.
   if (!entry.between) return true;
   const pair = entry.between.map(asMode).sort().join(" ");
   return pair === [asMode(from), asMode(to)].sort().join(" ");

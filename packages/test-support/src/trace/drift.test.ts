@@ -35,7 +35,7 @@ function writeTraces(mode: string, traces: TestTrace[]) {
     traces.map((t) => `${JSON.stringify(t)}\n`).join(""),
   );
 }
-const drift = (from: "cluster" | "recording", to: "repo" | "cluster") =>
+const drift = (from: "cluster" | "recording", to: "repo" | "cluster" | "recording") =>
   runDrift({ root, artifactsDir: artifacts(), from, to, filter: [], log });
 
 beforeEach(() => {
@@ -88,6 +88,28 @@ describe("pnpm test:integration drift", () => {
     expect(stale.ok).toBe(false);
     expect(stale.packages[0]?.status).toBe("stale");
     expect(lines.join("\n")).toContain("stale accepted difference");
+  });
+
+  it("applies an unspecified-order entry between two real servers too, and never calls it stale", () => {
+    writeFileSync(
+      join(root, "services", "svc", "tests", "integration", "drift-accepted.yaml"),
+      '- test: "tests/integration/a.test.ts > *"\n  call: getRun\n  sometimes: true\n  reason: the server lists runs in no specified order\n',
+    );
+    writeTraces("cluster", [trace("cluster", [call(["a", "b"])])]);
+    writeTraces("repo", [trace("repo", [call(["a", "b"])])]);
+    expect(updateRecordings({ root, artifactsDir: artifacts(), filter: [], log })).toBe(true);
+    // A later cluster run that lists them the other way round: explained, not drift.
+    writeTraces("cluster", [trace("cluster", [call(["b", "a"])])]);
+    const later = drift("cluster", "recording");
+    expect(later.ok).toBe(true);
+    expect(later.packages[0]?.accepted).toHaveLength(1);
+    // Where the order happens to agree, the entry is not stale.
+    writeTraces("repo", [trace("repo", [call(["b", "a"])])]);
+    expect(drift("cluster", "repo").ok).toBe(true);
+    // Anything else still drifts.
+    writeTraces("repo", [trace("repo", [call(["a"])], "tests/integration/b.test.ts > t")]);
+    writeTraces("cluster", [trace("cluster", [call(["b"])], "tests/integration/b.test.ts > t")]);
+    expect(drift("cluster", "repo").ok).toBe(false);
   });
 
   it("compares the repo lane with the recording, and refuses a recording made from other migrations", () => {

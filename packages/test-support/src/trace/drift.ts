@@ -168,7 +168,9 @@ export function runDrift(options: DriftOptions): DriftReport {
         part.accepted.push({ divergence, reason: entry.reason });
       } else part.drifted.push(divergence);
     }
-    part.staleAccepted = accepted.filter((e) => !used.has(e) && namesAny(e, compared));
+    part.staleAccepted = accepted.filter(
+      (e) => !used.has(e) && e.sometimes !== true && namesAny(e, compared),
+    );
     part.compared = comparison.compared;
     part.onlyFrom = comparison.onlyFrom;
     part.onlyTo = comparison.onlyTo;
