@@ -595,7 +595,6 @@ program
   )
   .option("--redis <url>", "a Redis database to sweep (repeatable)", collect, [])
   .option("--openfga <url>", "an OpenFGA API to sweep (repeatable)", collect, [])
-  .option("--temporal <host:port/namespace>", "a Temporal namespace to sweep (repeatable)", collect, [])
   .action(
     async (options: {
       dryRun: boolean;
@@ -604,7 +603,6 @@ program
       postgres: string[];
       redis: string[];
       openfga: string[];
-      temporal: string[];
     }) => {
       let env: EnvironmentVariables;
       try {
