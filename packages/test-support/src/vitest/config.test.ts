@@ -1,5 +1,5 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, it, vi } from "vitest";
 import { integrationConfig } from "./config.js";
@@ -23,6 +23,12 @@ it("files JUnit under artifacts/<service>/junit-<mode>.xml at the workspace root
     "unit",
     "integration",
   ]);
+});
+
+it("runs one worker per core, so a 2-core machine runs two files at once (Vitest's default would run one)", () => {
+  const config = integrationConfig({ service: "billing", root: new URL("../../", import.meta.url) });
+  expect(config.test?.maxWorkers).toBe(availableParallelism());
+  expect(config.test?.maxWorkers).toBeGreaterThanOrEqual(1);
 });
 
 it("in a shard, includes only the shard's files of the package and files JUnit under the shard's name", () => {
