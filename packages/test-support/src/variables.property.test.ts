@@ -69,7 +69,9 @@ describe("redis database numbers, for any path", () => {
         const url = new URL(`redis://127.0.0.1:6379/${encodeURIComponent(path)}`);
         if (/^\d{1,9}$/.test(path)) {
           expect(parseRedisUrl(url, "REDIS_URL").db).toBe(Number(path));
-        } else if (path === "") {
+        } else if (path === "" || path === "." || path === "..") {
+          // "." and ".." are dot segments, which URL parsing removes: redis://host:6379/. is redis://host:6379/.
+          expect(url.pathname === "" || url.pathname === "/").toBe(true);
           expect(parseRedisUrl(url, "REDIS_URL").db).toBe(0);
         } else {
           expect(() => parseRedisUrl(url, "REDIS_URL")).toThrow(
