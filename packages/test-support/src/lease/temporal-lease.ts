@@ -7,6 +7,7 @@
 // timed out, that run's memo lists the workflow, and its first run was started under that very identity.
 import type { Client } from "@temporalio/client";
 import { errorText } from "../errors.js";
+import { connectTemporal } from "../temporal/connection.js";
 import type { SweepReport, SweptObject } from "./lease.js";
 
 export const LEASE_WORKFLOW_TYPE = "test-support-lease";
@@ -103,8 +104,8 @@ export async function sweepTemporal(
   options: { dryRun: boolean; timeoutMs: number },
 ): Promise<SweepReport> {
   // Loaded only when a Temporal namespace is swept, like the dependency's own client.
-  const { Client, Connection } = await import("@temporalio/client");
-  const connection = await Connection.connect({ address, connectTimeout: options.timeoutMs });
+  const { Client } = await import("@temporalio/client");
+  const { connection, close } = await connectTemporal({ address, connectTimeout: options.timeoutMs });
   const within = <T>(action: () => Promise<T>) =>
     connection.withDeadline(Date.now() + options.timeoutMs, action);
   const client = new Client({ connection, namespace });
@@ -188,6 +189,6 @@ export async function sweepTemporal(
     }
     return { server: label, expired, live, failed };
   } finally {
-    await connection.close();
+    await close();
   }
 }

@@ -13,6 +13,7 @@ import {
 import { TEMPORAL_CLI_VARIABLE } from "../local/binaries.js";
 import { localEngine } from "../local/client.js";
 import { tracedDependency } from "../trace/dependency.js";
+import { connectTemporal, type TemporalConnection } from "./connection.js";
 import type { StubWorkflowBehaviour, TemporalStub } from "./stub.js";
 
 /** The workflow API of `@temporalio/client` that suites use, in every mode. */
@@ -240,12 +241,12 @@ async function connect(
   timeoutMs: number,
   label: string,
   identity?: string,
-): Promise<{ connection: Connection; client: Client }> {
+): Promise<{ connection: Connection; client: Client; close: () => Promise<void> }> {
   // @temporalio/client loads when a suite first connects, never at import.
-  const { Client, Connection } = await import("@temporalio/client");
-  let connection: Connection;
+  const { Client } = await import("@temporalio/client");
+  let opened: TemporalConnection;
   try {
-    connection = await Connection.connect({ address, connectTimeout: timeoutMs });
+    opened = await connectTemporal({ address, connectTimeout: timeoutMs });
   } catch (error) {
     throw new TestSupportError(
       "CONNECT_FAILED",
@@ -253,17 +254,22 @@ async function connect(
       { cause: error },
     );
   }
+  const { connection, close } = opened;
   try {
     await connection.workflowService.describeNamespace({ namespace });
   } catch (error) {
-    await connection.close();
+    await close();
     throw new TestSupportError(
       "CONNECT_FAILED",
       `temporal at ${address} has no namespace "${namespace}": ${errorText(error)}. Create it (temporal operator namespace create ${namespace}) or fix the namespace variable.`,
       { cause: error },
     );
   }
-  return { connection, client: new Client({ connection, namespace, ...(identity ? { identity } : {}) }) };
+  return {
+    connection,
+    close,
+    client: new Client({ connection, namespace, ...(identity ? { identity } : {}) }),
+  };
 }
 
 /**
@@ -363,7 +369,7 @@ export function temporal(options: TemporalOptions): Dependency<TemporalClient> {
     async local(context: DependencyContext): Promise<DependencyHandle<TemporalClient>> {
       const server = await localEngine("temporal", context.env, context.signal);
       const namespace = "default";
-      const { connection, client } = await connect(
+      const { connection, client, close } = await connect(
         server.url,
         namespace,
         context.connectTimeoutMs + 1000,
@@ -381,7 +387,7 @@ export function temporal(options: TemporalOptions): Dependency<TemporalClient> {
         bounds,
         namespace,
         "temporal-dev-server",
-        () => connection.close(),
+        close,
         undefined,
         `${options.taskQueue}-${context.instanceId}`,
       );
@@ -396,7 +402,7 @@ export function temporal(options: TemporalOptions): Dependency<TemporalClient> {
       }
       const namespace = context.env[options.namespaceEnv] ?? "";
       const leaseId = temporalLeaseId(context.service, context.name, context.instanceId);
-      const { connection, client } = await connect(
+      const { connection, client, close } = await connect(
         address,
         namespace,
         // The factory enforces the bound; the SDK's own timeout is a backstop that frees the channel after it.
@@ -426,11 +432,11 @@ export function temporal(options: TemporalOptions): Dependency<TemporalClient> {
           (what, action) => bounded(bounds, what, action),
         );
       } catch (error) {
-        await connection.close();
+        await close();
         throw error;
       }
       const heartbeat = startHeartbeat(leaseMs, () => lease.renew());
-      return handleFor(bounds, namespace, "temporal", () => connection.close(), {
+      return handleFor(bounds, namespace, "temporal", close, {
         lease,
         heartbeat,
         leaseMs,

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { Client, Connection } from "@temporalio/client";
+import { Client } from "@temporalio/client";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { ulid } from "ulid";
@@ -14,6 +14,7 @@ import {
   temporal,
   uniqueWorkflowId,
 } from "../../src/index.js";
+import { connectTemporal } from "../../src/temporal/connection.js";
 import { describeInModes } from "../../src/vitest/index.js";
 
 // A run killed with SIGKILL mid-run leaves a schema, keys, stores and a running workflow; once their leases expire, the sweep
@@ -82,9 +83,9 @@ describeInModes(["cluster"], "a run killed mid-run", () => {
         source: "TEMPORAL_ADDRESS",
       },
     ];
-    const temporalConnection = await Connection.connect({ address: variable("TEMPORAL_ADDRESS") });
+    const temporalConnection = await connectTemporal({ address: variable("TEMPORAL_ADDRESS") });
     const workflows = new Client({
-      connection: temporalConnection,
+      connection: temporalConnection.connection,
       namespace: variable("TEMPORAL_NAMESPACE"),
     }).workflow;
     const workflowStatus = async (id: string) => (await workflows.getHandle(id).describe()).status.name;

@@ -1,4 +1,4 @@
-import { Client, Connection } from "@temporalio/client";
+import { Client } from "@temporalio/client";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { afterEach, expect, it } from "vitest";
@@ -14,6 +14,7 @@ import {
   temporal,
   uniqueWorkflowId,
 } from "../../src/index.js";
+import { connectTemporal } from "../../src/temporal/connection.js";
 import { describeInModes } from "../../src/vitest/index.js";
 import { type FaultProxy, startFaultProxy } from "../fault-proxy.js";
 
@@ -137,7 +138,7 @@ const KINDS: Kind[] = [
     async cleanUp(target) {
       const leaseId = /lease (\S+)\)/.exec(target)?.[1];
       if (!leaseId) return;
-      const connection = await Connection.connect({ address: temporalAddress() });
+      const { connection, close } = await connectTemporal({ address: temporalAddress() });
       const client = new Client({ connection, namespace: process.env.TEMPORAL_NAMESPACE as string });
       const lease = client.workflow.getHandle(leaseId);
       for (const id of ((await lease.describe()).memo?.workflows as string[] | undefined) ?? []) {
@@ -147,7 +148,7 @@ const KINDS: Kind[] = [
           .catch(() => {});
       }
       await lease.terminate("faults test clean-up").catch(() => {});
-      await connection.close();
+      await close();
     },
   },
 ];
@@ -287,6 +288,43 @@ for (const kind of KINDS) {
     });
   });
 }
+
+describeInModes(["cluster"], "temporal connection closed while a call waits to retry", () => {
+  it("the call fails naming the close, and no retry fires on the closed channel afterwards", {
+    timeout: 30_000,
+  }, async () => {
+    const proxy = await startFaultProxy(Number(temporalAddress().split(":")[1]));
+    proxies.push(proxy);
+    const uncaught: Error[] = [];
+    const record = (error: Error) => uncaught.push(error);
+    process.on("uncaughtException", record);
+    try {
+      const { connection, close } = await connectTemporal({
+        address: `127.0.0.1:${proxy.port}`,
+        connectTimeout: 5000,
+      });
+      proxy.set({ kind: "refuse" });
+      proxy.cut();
+      // UNAVAILABLE at once, then retried from a timer: with @temporalio/client's own interceptor a timer still
+      // pending at close() fires on the closed channel and throws "Channel has been shut down", uncaught.
+      const pending = connection.workflowService
+        .describeNamespace({ namespace: process.env.TEMPORAL_NAMESPACE as string })
+        .then(
+          () => undefined,
+          (error: Error) => error,
+        );
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      await close();
+      const error = await pending;
+      expect(error?.message).toMatch(/closed while the call waited to retry|UNAVAILABLE/);
+      // Longer than the SDK's largest retry delay after these attempts (under 1.5 s by its backoff).
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      expect(uncaught.map((e) => e.message)).toEqual([]);
+    } finally {
+      process.off("uncaughtException", record);
+    }
+  });
+});
 
 describeInModes(["cluster"], "temporal long polls behind a fault proxy", () => {
   it("result() waits while the server answers, and fails within about twice the bound once it stalls", {
