@@ -4,6 +4,7 @@ import { connect as connectHttp2 } from "node:http2";
 import { connect } from "node:net";
 import type { EnvironmentVariables } from "../dependency.js";
 import { errorText } from "../errors.js";
+import { connectTemporal } from "../temporal/connection.js";
 
 /** How one variable is checked. A name (a namespace) is looked up on its server, never dialled. */
 export type ProbeKind =
@@ -227,15 +228,14 @@ async function withTemporal<T>(
   timeoutMs: number,
   check: (connection: import("@temporalio/client").Connection) => Promise<T>,
 ): Promise<T> {
-  const { Connection } = await import("@temporalio/client");
-  const connection = await bounded(
-    Connection.connect({ address, connectTimeout: timeoutMs }),
+  const { connection, close } = await bounded(
+    connectTemporal({ address, connectTimeout: timeoutMs }),
     timeoutMs + 500,
   );
   try {
     return await bounded(check(connection), timeoutMs);
   } finally {
-    await connection.close().catch(() => {});
+    await close().catch(() => {});
   }
 }
 

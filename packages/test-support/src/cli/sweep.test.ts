@@ -4,6 +4,7 @@ import { declareService } from "../declaration.js";
 import { openfga } from "../openfga/openfga.js";
 import { postgres } from "../postgres/postgres.js";
 import { redis } from "../redis/redis.js";
+import { temporal } from "../temporal/temporal.js";
 import { sweep, sweepTargetsOf } from "./sweep.js";
 
 describe("sweep", () => {
@@ -52,5 +53,34 @@ describe("sweep", () => {
       { kind: "postgres", url: "postgres://h/a_test", source: "A_DATABASE_URL" },
       { kind: "redis", url: "redis://h:6379/0", source: "REDIS_URL" },
     ]);
+  });
+
+  it("sweeps a Temporal namespace as host:port/namespace, only when both variables are set", () => {
+    const workflows = () =>
+      temporal({ namespaceEnv: "TEMPORAL_NAMESPACE", addressEnv: "TEMPORAL_ADDRESS", taskQueue: "q" });
+    const declarations = [
+      declareService("a", { workflows: workflows() }),
+      declareService("b", { w: workflows() }),
+    ];
+    expect(
+      sweepTargetsOf(declarations, { TEMPORAL_ADDRESS: "127.0.0.1:7233", TEMPORAL_NAMESPACE: "integration" }),
+    ).toEqual([{ kind: "temporal", url: "127.0.0.1:7233/integration", source: "TEMPORAL_ADDRESS" }]);
+    expect(sweepTargetsOf(declarations, { TEMPORAL_ADDRESS: "127.0.0.1:7233" })).toEqual([]);
+  });
+
+  it("reports a Temporal target without a namespace, or unreachable, as a failure", async () => {
+    const port = await closedPort();
+    const lines: string[] = [];
+    const { ok, reports } = await sweep(
+      [
+        { kind: "temporal", url: `127.0.0.1:${port}`, source: "--temporal" },
+        { kind: "temporal", url: `127.0.0.1:${port}/integration`, source: "--temporal" },
+      ],
+      { dryRun: true, timeoutMs: 1000 },
+      (line) => lines.push(line),
+    );
+    expect(ok).toBe(false);
+    expect(reports.map((r) => r.failed.length)).toEqual([1, 1]);
+    expect(lines.join("\n")).toContain("name the namespace too, as host:port/namespace");
   });
 });

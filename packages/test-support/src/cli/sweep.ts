@@ -8,15 +8,17 @@ import { sweepOpenFga } from "../lease/openfga-lease.js";
 import { sweepPostgres } from "../lease/postgres-lease.js";
 import { sweepProcesses } from "../lease/process-lease.js";
 import { sweepRedis } from "../lease/redis-lease.js";
+import { sweepTemporal } from "../lease/temporal-lease.js";
 import { ambiguousUserinfo, redactTarget } from "../redact.js";
 
 /** The kinds whose servers hold leases. */
-export const SWEPT_KINDS = ["postgres", "redis", "openfga"] as const;
+export const SWEPT_KINDS = ["postgres", "redis", "openfga", "temporal"] as const;
 export type SweptKind = (typeof SWEPT_KINDS)[number];
 
 /** One server to sweep. */
 export interface SweepTarget {
   readonly kind: SweptKind;
+  /** The server's URL; for temporal, `host:port/namespace`. */
   readonly url: string;
   /** Where the URL came from (a variable, or --postgres ...), for the report. */
   readonly source: string;
@@ -33,7 +35,12 @@ export function sweepTargetsOf(
       const kind = dependency.kind as SweptKind;
       if (!SWEPT_KINDS.includes(kind)) continue;
       const variable = dependency.variables[0];
-      const url = variable ? env[variable] : undefined;
+      let url = variable ? env[variable] : undefined;
+      // A Temporal server holds leases per namespace: its second variable names it.
+      if (kind === "temporal") {
+        const namespace = env[dependency.variables[1] ?? ""];
+        url = url && namespace ? `${url}/${namespace}` : undefined;
+      }
       if (!variable || !url) continue;
       const key = `${kind} ${url}`;
       if (!targets.has(key)) targets.set(key, { kind, url, source: variable });
@@ -64,6 +71,11 @@ async function sweepOne(
   try {
     if (target.kind === "postgres") return await sweepPostgres(target.url, label, options);
     if (target.kind === "redis") return await sweepRedis(target.url, label, options);
+    if (target.kind === "temporal") {
+      const slash = target.url.indexOf("/");
+      if (slash === -1) throw new Error("name the namespace too, as host:port/namespace");
+      return await sweepTemporal(target.url.slice(0, slash), target.url.slice(slash + 1), label, options);
+    }
     return await sweepOpenFga(
       { apiUrl: target.url, token: undefined, timeoutMs: options.timeoutMs },
       label,
@@ -85,7 +97,7 @@ export async function sweep(
   const processes = options.processLeases ? [sweepProcesses(options.processLeases, options)] : [];
   if (targets.length === 0 && processes.length === 0) {
     print(
-      "[sweep] no server to sweep: set the cluster variables (--vars-file .env.integration) or name servers with --postgres, --redis, --openfga.",
+      "[sweep] no server to sweep: set the cluster variables (--vars-file .env.integration) or name servers with --postgres, --redis, --openfga, --temporal.",
     );
     return { ok: true, reports: [] };
   }

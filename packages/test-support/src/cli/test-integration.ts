@@ -595,6 +595,7 @@ program
   )
   .option("--redis <url>", "a Redis database to sweep (repeatable)", collect, [])
   .option("--openfga <url>", "an OpenFGA API to sweep (repeatable)", collect, [])
+  .option("--temporal <host:port/namespace>", "a Temporal namespace to sweep (repeatable)", collect, [])
   .action(
     async (options: {
       dryRun: boolean;
@@ -603,6 +604,7 @@ program
       postgres: string[];
       redis: string[];
       openfga: string[];
+      temporal: string[];
     }) => {
       let env: EnvironmentVariables;
       try {

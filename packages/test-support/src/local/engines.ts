@@ -7,6 +7,7 @@ import { dirname, join } from "node:path";
 import type { EnvironmentVariables } from "../dependency.js";
 import { errorText, TestSupportError } from "../errors.js";
 import { freePort, startRedisServer } from "../redis/local-server.js";
+import { connectTemporal } from "../temporal/connection.js";
 import { ensureGoEngine, findRedisServer } from "./binaries.js";
 import type { EngineKind } from "./protocol.js";
 
@@ -133,7 +134,6 @@ export async function startOpenFga(env: EnvironmentVariables, timeoutMs: number)
 
 export async function startTemporal(env: EnvironmentVariables, timeoutMs: number): Promise<RunningEngine> {
   const binary = await ensureGoEngine("temporal", env);
-  const { Connection } = await import("@temporalio/client");
   for (let attempt = 1; ; attempt++) {
     const [port, http, ui, metrics] = [
       await freePort(),
@@ -164,12 +164,12 @@ export async function startTemporal(env: EnvironmentVariables, timeoutMs: number
         `the Temporal dev server (${binary})`,
         server,
         async () => {
-          const connection = await Connection.connect({ address, connectTimeout: 1000 });
+          const { connection, close } = await connectTemporal({ address, connectTimeout: 1000 });
           try {
             await connection.workflowService.describeNamespace({ namespace: "default" });
             return true;
           } finally {
-            await connection.close();
+            await close();
           }
         },
         timeoutMs,

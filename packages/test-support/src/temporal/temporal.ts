@@ -1,10 +1,19 @@
-import type { Connection, WorkflowClient } from "@temporalio/client";
+import { hostname } from "node:os";
+import type { Client, Connection, WorkflowClient } from "@temporalio/client";
 import { ulid } from "ulid";
 import type { Dependency, DependencyContext, DependencyHandle, EnvironmentVariables } from "../dependency.js";
 import { errorText, TestSupportError } from "../errors.js";
+import { type Heartbeat, leaseHolder, leaseMsFrom, leaseText, startHeartbeat } from "../lease/lease.js";
+import {
+  leaseIdentity,
+  registerWorkflowLease,
+  temporalLeaseId,
+  type WorkflowLease,
+} from "../lease/temporal-lease.js";
 import { TEMPORAL_CLI_VARIABLE } from "../local/binaries.js";
 import { localEngine } from "../local/client.js";
 import { tracedDependency } from "../trace/dependency.js";
+import { connectTemporal, type TemporalConnection } from "./connection.js";
 import type { StubWorkflowBehaviour, TemporalStub } from "./stub.js";
 
 /** The workflow API of `@temporalio/client` that suites use, in every mode. */
@@ -44,45 +53,200 @@ export function uniqueWorkflowId(prefix: string): string {
   return `${prefix}-${ulid().toLowerCase()}`;
 }
 
-/** Wraps the real workflow client so reset knows which workflows this environment started. */
-function tracked(workflow: WorkflowClient, started: Set<string>): TemporalWorkflowClient {
+/** Where the handed-out client's calls go, and how long each may take. */
+interface Bounds {
+  readonly connection: Connection;
+  readonly workflow: WorkflowClient;
+  /** The dependency's name in the environment, e.g. "temporal". */
+  readonly name: string;
+  readonly address: string;
+  readonly ms: number;
+}
+
+/**
+ * Whether the gRPC channel is failing to connect (an outage) rather than connected to a server that does not
+ * answer (a stall). The SDK retries an unavailable server within the call, so the bound is what ends it and
+ * the cause must come from the channel. `client` is protected in the SDK's types; on any surprise, false.
+ */
+function connectionDown(connection: Connection): boolean {
+  try {
+    const channel = (
+      connection as unknown as {
+        client: { getChannel(): { getConnectivityState(connect: boolean): number } };
+      }
+    ).client.getChannel();
+    // grpc-js connectivity states: 1 CONNECTING, 3 TRANSIENT_FAILURE.
+    return [1, 3].includes(channel.getConnectivityState(false));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Runs one call of the handed-out client within the operation bound. When the bound passes, the call is
+ * aborted (so its gRPC stream is freed) and the caller gets an error naming the dependency and the call.
+ */
+function bounded<T>(bounds: Bounds, what: string, action: () => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const stalled = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const error = new TestSupportError(
+        "OPERATION_TIMEOUT",
+        `dependency "${bounds.name}" (temporal) did not answer ${what} within ${bounds.ms} ms at ${bounds.address}. ` +
+          (connectionDown(bounds.connection)
+            ? "The connection to the server is down (the SDK kept retrying it); check the server is up."
+            : "The server stopped answering; raise the bound with operationTimeoutMs / INTEGRATION_OPERATION_TIMEOUT_MS " +
+              "only if the call is legitimately slow."),
+      );
+      reject(error);
+      controller.abort(error);
+    }, bounds.ms);
+  });
+  const call = bounds.connection.withAbortSignal(controller.signal, action);
+  call.catch(() => {});
+  return Promise.race([call, stalled]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Runs a call that waits by design (a workflow's result, an update's outcome) with no bound on its length,
+ * while a watchdog describes the workflow once per operation bound, each describe bounded. A server that
+ * stops answering fails the wait within about twice the bound, naming the dependency and the call; a server
+ * that answers lets it wait as long as the workflow runs (the workflow's own timeouts and the test's bound it).
+ */
+function watched<T>(bounds: Bounds, what: string, workflowId: string, action: () => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  let done = false;
+  let timer: NodeJS.Timeout | undefined;
+  const watchdog = new Promise<never>((_, reject) => {
+    const beat = () => {
+      timer = setTimeout(async () => {
+        try {
+          await bounded(bounds, `describe (the check while ${what} waits)`, () =>
+            bounds.workflow.getHandle(workflowId).describe(),
+          );
+        } catch (error) {
+          if (done || (error as Error).name === "WorkflowNotFoundError") return;
+          const stopped = new TestSupportError(
+            "OPERATION_TIMEOUT",
+            `dependency "${bounds.name}" (temporal) stopped answering while ${what} waited for workflow ${workflowId}: ${errorText(error)}`,
+            { cause: error },
+          );
+          reject(stopped);
+          controller.abort(stopped);
+          return;
+        }
+        if (!done) beat();
+      }, bounds.ms);
+    };
+    beat();
+  });
+  const call = bounds.connection.withAbortSignal(controller.signal, action);
+  call.catch(() => {});
+  return Promise.race([call, watchdog]).finally(() => {
+    done = true;
+    clearTimeout(timer);
+  });
+}
+
+/** Handle methods that answer at once: each within the operation bound. */
+const BOUNDED_CALLS = new Set(["describe", "signal", "query", "cancel", "terminate", "fetchHistory"]);
+/** Handle methods that wait by design for the workflow (long polls): under the watchdog instead. */
+const WAITING_CALLS = new Set(["result", "executeUpdate", "startUpdate"]);
+
+/** A workflow (or update) handle whose calls are bounded or watched; other members pass through. */
+function boundHandle<H extends object>(bounds: Bounds, handle: H, workflowId: string): H {
+  return new Proxy(handle, {
+    get(target, key) {
+      const value: unknown = Reflect.get(target, key);
+      if (typeof key !== "string" || typeof value !== "function") return value;
+      const call = (...args: unknown[]) => value.apply(target, args) as Promise<unknown>;
+      const what = `${key}() of workflow ${workflowId}`;
+      if (BOUNDED_CALLS.has(key)) return (...args: unknown[]) => bounded(bounds, what, () => call(...args));
+      if (WAITING_CALLS.has(key)) {
+        return (...args: unknown[]) =>
+          watched(bounds, what, workflowId, () => call(...args)).then((result) =>
+            key === "startUpdate" ? boundHandle(bounds, result as object, workflowId) : result,
+          );
+      }
+      // An update handle's result() waits like the workflow's.
+      if (key === "getUpdateHandle")
+        return (...args: unknown[]) => boundHandle(bounds, value.apply(target, args), workflowId);
+      return value;
+    },
+  });
+}
+
+/**
+ * Wraps the real workflow client: every call is bounded (or watched, for long polls), and reset knows which
+ * workflows this environment started. With a lease, a workflow's id is registered before it is started.
+ */
+function tracked(
+  bounds: Bounds,
+  started: Set<string>,
+  lease: WorkflowLease | undefined,
+): TemporalWorkflowClient {
+  const { workflow } = bounds;
+  const start = async (type: string | { name: string }, options: { workflowId: string }) => {
+    const fresh = !started.has(options.workflowId);
+    started.add(options.workflowId);
+    try {
+      await lease?.renew();
+      const handle = await bounded(
+        bounds,
+        `workflow.start(${typeof type === "string" ? type : type.name})`,
+        () => workflow.start(type as never, options as never),
+      );
+      return boundHandle(bounds, handle, options.workflowId);
+    } catch (error) {
+      if (fresh) started.delete(options.workflowId);
+      throw error;
+    }
+  };
   return {
-    start: (async (type: never, options: { workflowId: string }) => {
-      const handle = await workflow.start(type, options as never);
-      started.add(options.workflowId);
-      return handle;
-    }) as WorkflowClient["start"],
-    execute: (async (type: never, options: { workflowId: string }) => {
-      started.add(options.workflowId);
-      return workflow.execute(type, options as never);
-    }) as WorkflowClient["execute"],
-    getHandle: workflow.getHandle.bind(workflow),
+    start: start as unknown as WorkflowClient["start"],
+    execute: (async (type: string | { name: string }, options: { workflowId: string }) =>
+      (await start(type, options)).result()) as unknown as WorkflowClient["execute"],
+    getHandle: ((workflowId: string, ...rest: never[]) =>
+      boundHandle(
+        bounds,
+        workflow.getHandle(workflowId, ...rest),
+        workflowId,
+      )) as WorkflowClient["getHandle"],
   };
 }
 
-/** Terminates every workflow in `ids` that is still running; ignores ones already closed. */
-async function terminateRunning(workflow: WorkflowClient, ids: Set<string>, reason: string): Promise<void> {
+/** Terminates every workflow in `ids` that is still running, each call bounded; ignores ones already closed. */
+async function terminateRunning(bounds: Bounds, ids: Set<string>, reason: string): Promise<void> {
   await Promise.all(
     [...ids].map(async (id) => {
-      const handle = workflow.getHandle(id);
+      const handle = bounds.workflow.getHandle(id);
       try {
-        const { status } = await handle.describe();
-        if (status.name === "RUNNING") await handle.terminate(reason);
+        const { status } = await bounded(bounds, `describe() of workflow ${id}`, () => handle.describe());
+        if (status.name === "RUNNING") {
+          await bounded(bounds, `terminate() of workflow ${id}`, () => handle.terminate(reason));
+        }
       } catch (error) {
         if ((error as Error).name !== "WorkflowNotFoundError") throw error;
       }
+      ids.delete(id);
     }),
   );
-  ids.clear();
 }
 
 /** Connects a client and checks the namespace exists, so a typo fails here rather than at the first start. */
-async function connect(address: string, namespace: string, timeoutMs: number, label: string) {
+async function connect(
+  address: string,
+  namespace: string,
+  timeoutMs: number,
+  label: string,
+  identity?: string,
+): Promise<{ connection: Connection; client: Client; close: () => Promise<void> }> {
   // @temporalio/client loads when a suite first connects, never at import.
-  const { Client, Connection } = await import("@temporalio/client");
-  let connection: Connection;
+  const { Client } = await import("@temporalio/client");
+  let opened: TemporalConnection;
   try {
-    connection = await Connection.connect({ address, connectTimeout: timeoutMs });
+    opened = await connectTemporal({ address, connectTimeout: timeoutMs });
   } catch (error) {
     throw new TestSupportError(
       "CONNECT_FAILED",
@@ -90,17 +254,22 @@ async function connect(address: string, namespace: string, timeoutMs: number, la
       { cause: error },
     );
   }
+  const { connection, close } = opened;
   try {
     await connection.workflowService.describeNamespace({ namespace });
   } catch (error) {
-    await connection.close();
+    await close();
     throw new TestSupportError(
       "CONNECT_FAILED",
       `temporal at ${address} has no namespace "${namespace}": ${errorText(error)}. Create it (temporal operator namespace create ${namespace}) or fix the namespace variable.`,
       { cause: error },
     );
   }
-  return { connection, client: new Client({ connection, namespace }) };
+  return {
+    connection,
+    close,
+    client: new Client({ connection, namespace, ...(identity ? { identity } : {}) }),
+  };
 }
 
 /**
@@ -125,28 +294,44 @@ export function temporal(options: TemporalOptions): Dependency<TemporalClient> {
     );
   }
   const handleFor = (
-    workflow: WorkflowClient,
+    bounds: Bounds,
     namespace: string,
-    address: string,
     implementation: string,
     close: () => Promise<void>,
+    leased?: { lease: WorkflowLease; heartbeat: Heartbeat; leaseMs: number; started: Set<string> },
     taskQueue = options.taskQueue,
   ): DependencyHandle<TemporalClient> => {
-    const started = new Set<string>();
+    const started = leased?.started ?? new Set<string>();
     return {
       client: {
-        workflow: tracked(workflow, started),
+        workflow: tracked(bounds, started, leased?.lease),
         namespace,
         taskQueue,
-        address,
+        address: bounds.address,
         stub: undefined,
       },
       implementation,
-      target: `${address} (namespace ${namespace})`,
-      reset: () => terminateRunning(workflow, started, "test-support reset"),
+      // The lease names what a failed close leaves: its memo lists the workflows the sweep terminates.
+      target: `${bounds.address} (namespace ${namespace}${leased ? `, lease ${leased.lease.id}` : ""})`,
+      reset: () => terminateRunning(bounds, started, "test-support reset"),
       async close() {
         try {
-          await terminateRunning(workflow, started, "test-support close");
+          // From here the lease only runs out: if terminating stalls or fails, a sweep finishes the job.
+          leased?.heartbeat.stop();
+          try {
+            await terminateRunning(bounds, started, "test-support close");
+          } catch (error) {
+            throw new TestSupportError(
+              "CLOSE_FAILED",
+              `could not terminate workflows ${[...started].join(", ")}: ${errorText(error)}.` +
+                (leased
+                  ? ` They are listed in lease ${leased.lease.id}, which expires ${leaseText(leased.leaseMs)} after this ` +
+                    "process stopped renewing it; then `pnpm test:integration sweep` terminates them."
+                  : ""),
+              { cause: error },
+            );
+          }
+          await leased?.lease.release();
         } finally {
           await close();
         }
@@ -184,18 +369,26 @@ export function temporal(options: TemporalOptions): Dependency<TemporalClient> {
     async local(context: DependencyContext): Promise<DependencyHandle<TemporalClient>> {
       const server = await localEngine("temporal", context.env, context.signal);
       const namespace = "default";
-      const { connection, client } = await connect(
+      const { connection, client, close } = await connect(
         server.url,
         namespace,
         context.connectTimeoutMs + 1000,
         "the local dev server",
       );
+      const bounds: Bounds = {
+        connection,
+        workflow: client.workflow,
+        name: context.name,
+        address: server.url,
+        ms: context.operationTimeoutMs,
+      };
+      // The run's dev server dies with the run (and its process lease), so local workflows need no lease.
       return handleFor(
-        client.workflow,
+        bounds,
         namespace,
-        server.url,
         "temporal-dev-server",
-        () => connection.close(),
+        close,
+        undefined,
         `${options.taskQueue}-${context.instanceId}`,
       );
     },
@@ -208,15 +401,47 @@ export function temporal(options: TemporalOptions): Dependency<TemporalClient> {
         );
       }
       const namespace = context.env[options.namespaceEnv] ?? "";
-      const { connection, client } = await connect(
+      const leaseId = temporalLeaseId(context.service, context.name, context.instanceId);
+      const { connection, client, close } = await connect(
         address,
         namespace,
         // The factory enforces the bound; the SDK's own timeout is a backstop that frees the channel after it.
         context.connectTimeoutMs + 1000,
         options.addressEnv,
+        // The server records the identity in each workflow's start event: the sweep's proof a workflow is ours.
+        leaseIdentity(leaseId, `${process.pid}@${hostname()}`),
       );
       context.connected();
-      return handleFor(client.workflow, namespace, address, "temporal", () => connection.close());
+      const bounds: Bounds = {
+        connection,
+        workflow: client.workflow,
+        name: context.name,
+        address,
+        ms: context.operationTimeoutMs,
+      };
+      const leaseMs = leaseMsFrom(context.env);
+      const started = new Set<string>();
+      let lease: WorkflowLease;
+      try {
+        lease = await registerWorkflowLease(
+          client,
+          leaseId,
+          leaseHolder(context.runId),
+          leaseMs,
+          () => [...started],
+          (what, action) => bounded(bounds, what, action),
+        );
+      } catch (error) {
+        await close();
+        throw error;
+      }
+      const heartbeat = startHeartbeat(leaseMs, () => lease.renew());
+      return handleFor(bounds, namespace, "temporal", close, {
+        lease,
+        heartbeat,
+        leaseMs,
+        started,
+      });
     },
   });
 }

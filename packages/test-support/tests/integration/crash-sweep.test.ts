@@ -1,14 +1,23 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { Client } from "@temporalio/client";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { ulid } from "ulid";
 import { afterAll, expect, it } from "vitest";
 import { type SweepTarget, sweep } from "../../src/cli/sweep.js";
-import { createIntegrationEnvironment, openfga, postgres, redis } from "../../src/index.js";
+import {
+  createIntegrationEnvironment,
+  openfga,
+  postgres,
+  redis,
+  temporal,
+  uniqueWorkflowId,
+} from "../../src/index.js";
+import { connectTemporal } from "../../src/temporal/connection.js";
 import { describeInModes } from "../../src/vitest/index.js";
 
-// A run killed with SIGKILL mid-run leaves a schema, keys and stores; once their leases expire, the sweep
+// A run killed with SIGKILL mid-run leaves a schema, keys, stores and a running workflow; once their leases expire, the sweep
 // removes exactly those, and leaves alone a living environment's and objects that hold no lease.
 const child = fileURLToPath(new URL("../crash/crashing-run.ts", import.meta.url));
 const cwd = fileURLToPath(new URL("../..", import.meta.url));
@@ -24,6 +33,7 @@ interface Owned {
   prefix: string;
   store: string;
   scratch: string;
+  workflowId: string;
 }
 
 /** Starts the crashing run and resolves with what it owns once it has written everything. */
@@ -67,7 +77,18 @@ describeInModes(["cluster"], "a run killed mid-run", () => {
       { kind: "postgres", url: databaseUrl, source: "TEST_SUPPORT_DATABASE_URL" },
       { kind: "redis", url: redisUrl, source: "REDIS_URL" },
       { kind: "openfga", url: fgaUrl, source: "FGA_API_URL" },
+      {
+        kind: "temporal",
+        url: `${variable("TEMPORAL_ADDRESS")}/${variable("TEMPORAL_NAMESPACE")}`,
+        source: "TEMPORAL_ADDRESS",
+      },
     ];
+    const temporalConnection = await connectTemporal({ address: variable("TEMPORAL_ADDRESS") });
+    const workflows = new Client({
+      connection: temporalConnection.connection,
+      namespace: variable("TEMPORAL_NAMESPACE"),
+    }).workflow;
+    const workflowStatus = async (id: string) => (await workflows.getHandle(id).describe()).status.name;
     const db = new pg.Client({ connectionString: databaseUrl });
     await db.connect();
     const keys = new Redis(redisUrl);
@@ -81,6 +102,10 @@ describeInModes(["cluster"], "a run killed mid-run", () => {
     const foreignKey = `it:test-support:${ulid().toLowerCase()}:foreign:k`;
     await db.query(`create schema ${foreign}`);
     await keys.set(foreignKey, "1");
+    // A workflow started outside any environment, with an id like an environment's.
+    const foreignWorkflow = (
+      await workflows.start("waits", { workflowId: uniqueWorkflowId("crash"), taskQueue: "crash" })
+    ).workflowId;
     const foreignStore = (
       (await (
         await fetch(`${fgaUrl}/stores`, { method: "POST", body: JSON.stringify({ name: "it-foreign" }) })
@@ -96,11 +121,22 @@ describeInModes(["cluster"], "a run killed mid-run", () => {
         }),
         cache: redis({ urlEnv: "REDIS_URL" }),
         authz: openfga({ model: new URL("../fixtures/authz.fga", import.meta.url) }),
+        workflows: temporal({
+          namespaceEnv: "TEMPORAL_NAMESPACE",
+          addressEnv: "TEMPORAL_ADDRESS",
+          taskQueue: "crash",
+        }),
       },
       telemetry: { emit() {} },
     });
     try {
       await neighbour.clients.cache.set("alive", "1");
+      const neighbourWorkflow = (
+        await neighbour.clients.workflows.workflow.start("waits", {
+          workflowId: uniqueWorkflowId("crash"),
+          taskQueue: "crash",
+        })
+      ).workflowId;
       const neighbourSchema = /schema (\S+)\)/.exec(neighbour.targets.db.target)?.[1] as string;
       const neighbourPrefix = /keys (\S+)\*\)/.exec(neighbour.targets.cache.target)?.[1] as string;
       const neighbourStore = neighbour.clients.authz.storeId as string;
@@ -115,6 +151,7 @@ describeInModes(["cluster"], "a run killed mid-run", () => {
       expect(await keysUnder(owned.prefix)).toBe(2);
       expect(await storeExists(owned.store)).toBe(true);
       expect(await storeExists(owned.scratch)).toBe(true);
+      expect(await workflowStatus(owned.workflowId)).toBe("RUNNING");
 
       // A dry run lists the dead run's objects once its leases expire (2 s), and removes nothing.
       const names = (reports: Awaited<ReturnType<typeof sweep>>["reports"]) =>
@@ -123,7 +160,11 @@ describeInModes(["cluster"], "a run killed mid-run", () => {
       let listed = "";
       while (Date.now() < deadline) {
         listed = names((await sweep(targets, { dryRun: true, timeoutMs: 10_000 }, () => {})).reports);
-        if ([owned.schema, owned.prefix, owned.store, owned.scratch].every((name) => listed.includes(name)))
+        if (
+          [owned.schema, owned.prefix, owned.store, owned.scratch, owned.workflowId].every((name) =>
+            listed.includes(name),
+          )
+        )
           break;
         await new Promise((resolve) => setTimeout(resolve, 500));
       }
@@ -131,6 +172,8 @@ describeInModes(["cluster"], "a run killed mid-run", () => {
       expect(listed).toContain(`2 keys ${owned.prefix}*`);
       expect(listed).toContain(`store ${owned.store}`);
       expect(listed).toContain(`store ${owned.scratch}`);
+      expect(listed).toContain(`workflows ${owned.workflowId} (lease test-support-lease-crash-workflows-`);
+      expect(await workflowStatus(owned.workflowId)).toBe("RUNNING");
       expect(await schemaExists(owned.schema)).toBe(true);
       expect(await keysUnder(owned.prefix)).toBe(2);
       expect(await storeExists(owned.store)).toBe(true);
@@ -143,6 +186,8 @@ describeInModes(["cluster"], "a run killed mid-run", () => {
       expect(removed).toContain(owned.prefix);
       expect(removed).toContain(owned.store);
       expect(removed).toContain(owned.scratch);
+      expect(removed).toContain(owned.workflowId);
+      expect(await workflowStatus(owned.workflowId)).toBe("TERMINATED");
       expect(await schemaExists(owned.schema)).toBe(false);
       expect(await schemaExists(`${owned.schema}_ctl`)).toBe(false);
       expect(await keysUnder(owned.prefix)).toBe(0);
@@ -157,11 +202,19 @@ describeInModes(["cluster"], "a run killed mid-run", () => {
       expect(await schemaExists(foreign)).toBe(true);
       expect(await keys.exists(foreignKey)).toBe(1);
       expect(await storeExists(foreignStore)).toBe(true);
+      expect(removed).not.toContain(neighbourWorkflow);
+      expect(await workflowStatus(neighbourWorkflow)).toBe("RUNNING");
+      expect(await workflowStatus(foreignWorkflow)).toBe("RUNNING");
+      // A second sweep finds nothing more of the dead run: its lease was removed with its workflows.
+      const again = names((await sweep(targets, { dryRun: true, timeoutMs: 10_000 }, () => {})).reports);
+      expect(again).not.toContain(owned.workflowId);
     } finally {
       await neighbour.close();
       await db.query(`drop schema if exists ${foreign}`);
       await keys.del(foreignKey);
       await fetch(`${fgaUrl}/stores/${foreignStore}`, { method: "DELETE" });
+      await workflows.getHandle(foreignWorkflow).terminate("crash test clean-up");
+      await temporalConnection.close();
       await db.end();
       keys.disconnect();
     }

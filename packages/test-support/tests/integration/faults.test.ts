@@ -1,3 +1,4 @@
+import { Client } from "@temporalio/client";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { afterEach, expect, it } from "vitest";
@@ -9,7 +10,11 @@ import {
   openfga,
   postgres,
   redis,
+  type TemporalClient,
+  temporal,
+  uniqueWorkflowId,
 } from "../../src/index.js";
+import { connectTemporal } from "../../src/temporal/connection.js";
 import { describeInModes } from "../../src/vitest/index.js";
 import { type FaultProxy, startFaultProxy } from "../fault-proxy.js";
 
@@ -31,6 +36,12 @@ interface Kind {
    * so it completes, once.
    */
   readonly cut: "fails" | "resent";
+  /** After a resent operation: that it took effect exactly once (given its result). */
+  resentOnce?(client: unknown, result: unknown): Promise<void>;
+  /** The variables that point the dependency at a proxy on `port` (default: the URL variable, re-pointed). */
+  via?(port: number): Record<string, string>;
+  /** The real server's port (default: the URL variable's). */
+  upstreamPort?(): number;
   /** Removes, straight from the server, what an environment whose close failed left (from its target). */
   cleanUp(target: string): Promise<void>;
 }
@@ -69,6 +80,10 @@ const KINDS: Kind[] = [
     kind: "redis",
     variable: "REDIS_URL",
     cut: "resent",
+    async resentOnce(client) {
+      // The server never saw the first transmission (it was held by the delay), so the resend counts once.
+      expect(await (client as Redis).get("counter")).toBe("2");
+    },
     dependency: () => redis({ urlEnv: "REDIS_URL" }),
     operation: (client) => (client as Redis).incr("counter"),
     async cleanUp(target) {
@@ -96,7 +111,53 @@ const KINDS: Kind[] = [
       if (store) await fetch(`${real("FGA_API_URL").origin}/stores/${store}`, { method: "DELETE" });
     },
   },
+  {
+    kind: "temporal",
+    variable: "TEMPORAL_ADDRESS",
+    // The SDK retries an unavailable call with the same request id, so the server starts the workflow once.
+    cut: "resent",
+    async resentOnce(client, result) {
+      const { workflowId } = result as { workflowId: string };
+      const history = await (client as TemporalClient).workflow.getHandle(workflowId).fetchHistory();
+      expect(history.events?.filter((e) => e.workflowExecutionStartedEventAttributes)).toHaveLength(1);
+      expect((await (client as TemporalClient).workflow.getHandle(workflowId).describe()).status.name).toBe(
+        "RUNNING",
+      );
+    },
+    upstreamPort: () => Number(temporalAddress().split(":")[1]),
+    via: (port) => ({ TEMPORAL_ADDRESS: `127.0.0.1:${port}` }),
+    dependency: () =>
+      temporal({ namespaceEnv: "TEMPORAL_NAMESPACE", addressEnv: "TEMPORAL_ADDRESS", taskQueue: "faults" }),
+    // No worker polls this queue: the workflow runs until reset or close terminates it.
+    operation: (client) =>
+      (client as TemporalClient).workflow.start("waits", {
+        workflowId: uniqueWorkflowId("faults"),
+        taskQueue: "faults",
+        workflowExecutionTimeout: "5 minutes",
+      }),
+    async cleanUp(target) {
+      const leaseId = /lease (\S+)\)/.exec(target)?.[1];
+      if (!leaseId) return;
+      const { connection, close } = await connectTemporal({ address: temporalAddress() });
+      const client = new Client({ connection, namespace: process.env.TEMPORAL_NAMESPACE as string });
+      const lease = client.workflow.getHandle(leaseId);
+      for (const id of ((await lease.describe()).memo?.workflows as string[] | undefined) ?? []) {
+        await client.workflow
+          .getHandle(id)
+          .terminate("faults test clean-up")
+          .catch(() => {});
+      }
+      await lease.terminate("faults test clean-up").catch(() => {});
+      await close();
+    },
+  },
 ];
+
+function temporalAddress(): string {
+  const value = process.env.TEMPORAL_ADDRESS;
+  if (!value) throw new Error("TEMPORAL_ADDRESS is not set; the cluster lane sets it.");
+  return value;
+}
 
 const proxies: FaultProxy[] = [];
 afterEach(async () => {
@@ -104,17 +165,20 @@ afterEach(async () => {
 });
 
 async function behindProxy(kind: Kind) {
-  const url = real(kind.variable);
-  const proxy = await startFaultProxy(Number(url.port));
+  const proxy = await startFaultProxy(kind.upstreamPort?.() ?? Number(real(kind.variable).port));
   proxies.push(proxy);
-  const via = new URL(url.href);
-  via.hostname = "127.0.0.1";
-  via.port = String(proxy.port);
+  const pointed = () => {
+    if (kind.via) return kind.via(proxy.port);
+    const via = new URL(real(kind.variable).href);
+    via.hostname = "127.0.0.1";
+    via.port = String(proxy.port);
+    return { [kind.variable]: kind.kind === "openfga" ? via.origin : via.href };
+  };
   const open = () =>
     createIntegrationEnvironment({
       service: "test-support",
       dependencies: { dep: kind.dependency() },
-      env: { ...process.env, [kind.variable]: kind.kind === "openfga" ? via.origin : via.href },
+      env: { ...process.env, ...pointed() },
       connectTimeoutMs: 3000,
       operationTimeoutMs: OPERATION_MS,
       telemetry: { emit() {} },
@@ -125,10 +189,10 @@ async function behindProxy(kind: Kind) {
 const outcome = async (action: () => Promise<unknown>) => {
   const started = performance.now();
   try {
-    await action();
-    return { error: undefined, ms: performance.now() - started };
+    const result = await action();
+    return { error: undefined, result, ms: performance.now() - started };
   } catch (error) {
-    return { error: error as Error, ms: performance.now() - started };
+    return { error: error as Error, result: undefined, ms: performance.now() - started };
   }
 };
 
@@ -194,13 +258,12 @@ for (const kind of KINDS) {
       await new Promise((resolve) => setTimeout(resolve, 200));
       proxy.cut();
       proxy.set({ kind: "pass" });
-      const { error } = await pending;
+      const { error, result } = await pending;
       if (kind.cut === "fails") {
         expect(error?.message).toMatch(/terminated|ECONNRESET|socket hang up|connection|closed|network/i);
       } else {
-        // The server never saw the first transmission (it was held by the delay), so the resend counts once.
         expect(error).toBeUndefined();
-        expect(await (env.clients.dep as Redis).get("counter")).toBe("2");
+        await kind.resentOnce?.(env.clients.dep, result);
       }
       await env.reset();
       await kind.operation(env.clients.dep);
@@ -225,3 +288,77 @@ for (const kind of KINDS) {
     });
   });
 }
+
+describeInModes(["cluster"], "temporal connection closed while a call waits to retry", () => {
+  it("the call fails naming the close, and no retry fires on the closed channel afterwards", {
+    timeout: 30_000,
+  }, async () => {
+    const proxy = await startFaultProxy(Number(temporalAddress().split(":")[1]));
+    proxies.push(proxy);
+    const uncaught: Error[] = [];
+    const record = (error: Error) => uncaught.push(error);
+    process.on("uncaughtException", record);
+    try {
+      const { connection, close } = await connectTemporal({
+        address: `127.0.0.1:${proxy.port}`,
+        connectTimeout: 5000,
+      });
+      proxy.set({ kind: "refuse" });
+      proxy.cut();
+      // UNAVAILABLE at once, then retried from a timer: with @temporalio/client's own interceptor a timer still
+      // pending at close() fires on the closed channel and throws "Channel has been shut down", uncaught.
+      const pending = connection.workflowService
+        .describeNamespace({ namespace: process.env.TEMPORAL_NAMESPACE as string })
+        .then(
+          () => undefined,
+          (error: Error) => error,
+        );
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      await close();
+      // With the SDK's own interceptor the call never ends: its retry throws in the timer instead.
+      const error = await Promise.race([
+        pending,
+        new Promise<Error>((resolve) =>
+          setTimeout(() => resolve(new Error("the call had not ended 5 s after close()")), 5000),
+        ),
+      ]);
+      expect(error?.message).toMatch(/closed while the call waited to retry|UNAVAILABLE/);
+      // Longer than the SDK's largest retry delay after these attempts (under 1.5 s by its backoff).
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      expect(uncaught.map((e) => e.message)).toEqual([]);
+    } finally {
+      process.off("uncaughtException", record);
+    }
+  });
+});
+
+describeInModes(["cluster"], "temporal long polls behind a fault proxy", () => {
+  it("result() waits while the server answers, and fails within about twice the bound once it stalls", {
+    timeout: 60_000,
+  }, async () => {
+    const kind = KINDS.find((k) => k.kind === "temporal") as Kind;
+    const { proxy, open } = await behindProxy(kind);
+    const env = await open();
+    const target = env.targets.dep.target;
+    try {
+      const handle = (await kind.operation(env.clients.dep)) as { result(): Promise<unknown> };
+      const waiting = outcome(() => handle.result());
+      // Longer than the bound: a long poll is not cut short while the server answers.
+      await new Promise((resolve) => setTimeout(resolve, OPERATION_MS * 2.5));
+      proxy.set({ kind: "stall" });
+      const stalledAt = performance.now();
+      const { error } = await waiting;
+      const waitedMs = performance.now() - stalledAt;
+      expect(isTestSupportError(error, "OPERATION_TIMEOUT")).toBe(true);
+      expect(error?.message).toContain(
+        'dependency "dep" (temporal) stopped answering while result() of workflow',
+      );
+      expect(error?.message).toContain(`did not answer describe`);
+      expect(waitedMs).toBeLessThan(OPERATION_MS * 2 + 1000);
+    } finally {
+      await env.close().catch(() => {});
+      proxy.cut();
+      await kind.cleanUp(target);
+    }
+  });
+});
