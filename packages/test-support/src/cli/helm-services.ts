@@ -2,9 +2,9 @@
 // integration suites, its package, and the variables its declaration needs in cluster mode. The chart reads
 // it to turn `services` into --filter arguments and to refuse cluster-mode values that miss a variable;
 // --check fails (exit 1) when it is stale, as the docs matrix does.
-import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadPackageDeclarations, type PackageDeclaration } from "./declarations.js";
+import { readGenerated, writeOrCheck } from "./generated-file.js";
 
 /** The catalog's text: services sorted by name, each variable once, sorted. */
 export function renderServiceCatalog(declarations: readonly PackageDeclaration[]): string {
@@ -34,24 +34,7 @@ async function main() {
     for (const problem of problems) console.error(problem);
     process.exit(1);
   }
-  let current = "";
-  try {
-    current = readFileSync(file, "utf8");
-  } catch {
-    // missing counts as stale
-  }
-  if (process.argv.includes("--check")) {
-    if (current !== expected) {
-      console.error(
-        `${file} is stale: the services' dependency declarations changed. Run pnpm helm:services and commit it.`,
-      );
-      process.exit(1);
-    }
-    console.log(`${file} is up to date`);
-  } else {
-    writeFileSync(file, expected);
-    console.log(`wrote ${file}`);
-  }
+  writeOrCheck(file, readGenerated(file), expected, "pnpm helm:services");
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await main();

@@ -4,7 +4,7 @@
 import RedisMock from "ioredis-mock";
 import { FIDELITY_CASES } from "./cases.js";
 import recording from "./recording.json" with { type: "json" };
-import type { Cmd, Normalize, Step } from "./runner.js";
+import { type Cmd, commandStep, type Normalize, type Step } from "./runner.js";
 
 type Mock = InstanceType<typeof RedisMock> & Record<string, (...args: unknown[]) => Promise<unknown>>;
 const recorded = recording.cases as Record<string, unknown[]>;
@@ -52,13 +52,7 @@ async function run(steps: Step[]): Promise<unknown[]> {
   for (const step of steps) {
     try {
       if (Array.isArray(step) || "cmd" in step) {
-        const {
-          cmd,
-          on,
-          normalize: how,
-        } = Array.isArray(step)
-          ? { cmd: step as Cmd, on: undefined, normalize: undefined }
-          : (step as { cmd: Cmd; on?: "b"; normalize?: Normalize });
+        const { cmd, on, normalize: how } = commandStep(step);
         out.push(normalize(await send(on === "b" ? other : mock, cmd), how));
       } else if ("pipeline" in step || "multi" in step) {
         const commands = ("pipeline" in step ? step.pipeline : step.multi).map((c) => [

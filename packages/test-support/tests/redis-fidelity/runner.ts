@@ -13,10 +13,17 @@ export type Normalize =
   | "stream-id" // an id Redis derives from the clock: checked for its shape
   | "shape"; // only the type of each element (TIME, random picks)
 
+/** A command, on the second connection when `on` is "b", its reply normalized as `normalize` says. */
+export interface CommandStep {
+  cmd: Cmd;
+  on?: "b";
+  normalize?: Normalize;
+}
+
 /** One step of a case. A plain array is a command on the first connection. */
 export type Step =
   | Cmd
-  | { cmd: Cmd; on?: "b"; normalize?: Normalize }
+  | CommandStep
   | { pipeline: Cmd[] }
   | { multi: Cmd[] }
   | { start: Cmd; on: "b"; as: string }
@@ -74,6 +81,11 @@ function normalize(value: unknown, how: Normalize | undefined): unknown {
   return value;
 }
 
+/** A command step in its long form: a plain array is a command on the first connection, as is. */
+export function commandStep(step: Cmd | CommandStep): CommandStep {
+  return Array.isArray(step) ? { cmd: step as Cmd } : (step as CommandStep);
+}
+
 function name(cmd: Cmd): string {
   return String(cmd[0]).toUpperCase();
 }
@@ -112,13 +124,7 @@ export async function runCase(
   try {
     for (const [index, step] of fidelityCase.steps.entries()) {
       if (Array.isArray(step) || "cmd" in step) {
-        const {
-          cmd,
-          on,
-          normalize: how,
-        } = Array.isArray(step)
-          ? { cmd: step as Cmd, on: undefined, normalize: undefined }
-          : (step as { cmd: Cmd; on?: "b"; normalize?: Normalize });
+        const { cmd, on, normalize: how } = commandStep(step);
         try {
           outcomes.push(normalize(await send(on === "b" ? b() : client, cmd), how));
         } catch (error) {

@@ -3,31 +3,18 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { redisDoubleDocs } from "../../src/redis/double/docs.js";
+import { canonicalMarkdown, redisDoubleDocs } from "../../src/redis/double/docs.js";
 import { FIDELITY_CASES } from "./cases.js";
 
 export const DOCS_FILE = fileURLToPath(new URL("../../docs/redis-double.md", import.meta.url));
 
 const text = redisDoubleDocs(FIDELITY_CASES.length);
-const canonical = (markdown: string) =>
-  markdown
-    .split("\n")
-    .map((line) =>
-      line.startsWith("|")
-        ? line
-            .split("|")
-            .map((cell) => (/^\s*-+\s*$/.test(cell) ? "---" : cell.trim()))
-            .join("|")
-        : line,
-    )
-    .join("\n")
-    .trim();
 if (process.argv.includes("--check")) {
   let current = "";
   try {
     current = readFileSync(DOCS_FILE, "utf8");
   } catch {}
-  if (canonical(current) !== canonical(text)) {
+  if (canonicalMarkdown(current) !== canonicalMarkdown(text)) {
     console.error(`${DOCS_FILE} is stale: run pnpm --filter @org/test-support docs:redis`);
     process.exit(1);
   }

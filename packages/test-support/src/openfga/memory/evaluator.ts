@@ -459,12 +459,7 @@ export class Evaluator {
       }
       for (const tuple of this.tuples.readByType(edge.type, readRelation)) {
         if (!users.includes(tuple.user) || !this.model.isReadable(tuple)) continue;
-        const met = this.conditionMet(tuple);
-        if (isFailure(met)) {
-          errors.push(met.error);
-          continue;
-        }
-        if (!met) continue;
+        if (!this.conditionHolds(tuple, errors)) continue;
         this.reverseExpand(
           target,
           {
@@ -934,6 +929,19 @@ export class Evaluator {
     return met.length === 0 && failure ? failure : met;
   }
 
+  /**
+   * Whether the tuple's condition holds; when it cannot be evaluated, its error goes to `errors` and the tuple
+   * counts as not granting (the walks that collect errors go on and fail the request at the end).
+   */
+  private conditionHolds(tuple: TupleKey, errors: FgaServerError[]): boolean {
+    const met = this.conditionMet(tuple);
+    if (isFailure(met)) {
+      errors.push(met.error);
+      return false;
+    }
+    return met;
+  }
+
   /** Whether the tuple's condition holds with the request's context, or the server's error when it cannot say. */
   private conditionMet(tuple: TupleKey): boolean | Failure {
     const name = tuple.condition?.name;
@@ -1108,13 +1116,7 @@ export class Evaluator {
     const errors: FgaServerError[] = [];
     let cycle = false;
     for (const tuple of this.tuples.read(request.object, request.relation)) {
-      if (!this.model.isReadable(tuple)) continue;
-      const met = this.conditionMet(tuple);
-      if (isFailure(met)) {
-        errors.push(met.error);
-        continue;
-      }
-      if (!met) continue;
+      if (!this.model.isReadable(tuple) || !this.conditionHolds(tuple, errors)) continue;
       const [userObject, userRelation] = splitObjectRelation(tuple.user);
       if (!userRelation) {
         // Objects and wildcards of the filter's type are listed even when the filter names a relation
@@ -1137,13 +1139,7 @@ export class Evaluator {
   ): Expansion {
     const errors: FgaServerError[] = [];
     for (const tuple of this.tuples.read(request.object, ttu.tupleset.relation ?? "")) {
-      if (!this.model.isReadable(tuple)) continue;
-      const met = this.conditionMet(tuple);
-      if (isFailure(met)) {
-        errors.push(met.error);
-        continue;
-      }
-      if (!met) continue;
+      if (!this.model.isReadable(tuple) || !this.conditionHolds(tuple, errors)) continue;
       const expansion = this.dispatchExpand(
         request,
         tuple.user,

@@ -87,6 +87,22 @@ function rows(): Row[] {
   return out.sort((a, b) => a.group.localeCompare(b.group) || a.command.localeCompare(b.command));
 }
 
+/** Markdown with table cells trimmed, so the formatter's column padding does not count as a change. */
+export function canonicalMarkdown(markdown: string): string {
+  return markdown
+    .split("\n")
+    .map((line) =>
+      line.startsWith("|")
+        ? line
+            .split("|")
+            .map((cell) => (/^\s*-+\s*$/.test(cell) ? "---" : cell.trim()))
+            .join("|")
+        : line,
+    )
+    .join("\n")
+    .trim();
+}
+
 /** The generated markdown. */
 export function redisDoubleDocs(corpusCases: number): string {
   const all = rows();

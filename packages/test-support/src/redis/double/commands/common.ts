@@ -1,7 +1,7 @@
-import { Refusal } from "../context.js";
+import { Blocked, type CallContext, Refusal } from "../context.js";
 import { realNow } from "../keyspace.js";
 import { int64Arg, parseDouble, parseInt64, UnsupportedNumber } from "../numbers.js";
-import { ReplyError } from "../resp.js";
+import { type Reply, ReplyError } from "../resp.js";
 
 export const SYNTAX = "ERR syntax error";
 
@@ -77,6 +77,55 @@ export function timeoutArg(text: string, what: string): number {
   const ms = Math.trunc(seconds * 1000);
   if (ms < 0) throw new ReplyError("ERR timeout is negative");
   return ms;
+}
+
+/**
+ * The end of every blocking command: the reply `attempt` gives now, else a wait on `keys` (0 ms: forever), or
+ * nil where the client may not block (inside MULTI, in scripts).
+ */
+export function serveOrBlock(
+  ctx: CallContext,
+  keys: string[],
+  timeoutMs: number,
+  attempt: () => Reply | undefined,
+): Reply | Blocked {
+  const served = attempt();
+  if (served !== undefined) return served;
+  if (!ctx.mayBlock) return null;
+  return new Blocked(keys, timeoutMs, attempt);
+}
+
+/**
+ * The arguments of LMPOP/BLMPOP and ZMPOP/BZMPOP, checked in Redis's order: [timeout] numkeys key... where
+ * [COUNT count]; `whereArg` reads the direction (LEFT|RIGHT or MIN|MAX). The count defaults to 1.
+ */
+export function mpopArgs<W>(
+  args: string[],
+  blocking: boolean,
+  what: string,
+  whereArg: (text: string | undefined) => W,
+): { timeout: number; keys: string[]; where: W; count: number } {
+  let index = 0;
+  let timeout = 0;
+  if (blocking) {
+    timeout = timeoutArg(args[0] as string, what);
+    index = 1;
+  }
+  const numkeys = parseInt64(args[index] as string);
+  if (numkeys === undefined || numkeys < 1n) throw new ReplyError("ERR numkeys should be greater than 0");
+  const whereIndex = index + Number(numkeys) + 1;
+  if (whereIndex >= args.length) throw syntaxError();
+  const keys = args.slice(index + 1, whereIndex);
+  const where = whereArg(args[whereIndex]);
+  let count = -1;
+  for (let j = whereIndex + 1; j < args.length; j++) {
+    if (count === -1 && is(args[j], "count") && j + 1 < args.length) {
+      const parsed = parseInt64(args[++j] as string);
+      if (parsed === undefined || parsed < 1n) throw new ReplyError("ERR count should be greater than 0");
+      count = Number(parsed);
+    } else throw syntaxError();
+  }
+  return { timeout, keys, where, count: count === -1 ? 1 : count };
 }
 
 /** getPositiveLongFromObjectOrReply with Redis's message for counts of LPOP and friends. */

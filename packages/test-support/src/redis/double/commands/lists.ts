@@ -1,9 +1,9 @@
 // Lists (t_list.c), blocking pops included: a blocked client is served after the command that fed its key,
 // in the order clients blocked, like Redis 7.
-import { Blocked, type CallContext, type CommandDefinition } from "../context.js";
+import type { Blocked, CallContext, CommandDefinition } from "../context.js";
 import { intArg, parseInt64 } from "../numbers.js";
 import { OK, type Reply, ReplyError } from "../resp.js";
-import { arityError, is, positiveCount, syntaxError, timeoutArg } from "./common.js";
+import { arityError, is, mpopArgs, positiveCount, serveOrBlock, syntaxError, timeoutArg } from "./common.js";
 
 type End = "left" | "right";
 
@@ -89,10 +89,7 @@ function blockingPop(ctx: CallContext, args: string[], end: End, command: string
     if (key === undefined) return undefined;
     return [key, pop(ctx, [key], end, command) as string];
   };
-  const served = attempt();
-  if (served !== undefined) return served;
-  if (!ctx.mayBlock) return null;
-  return new Blocked(keys, timeout, attempt);
+  return serveOrBlock(ctx, keys, timeout, attempt);
 }
 
 function blockingMove(
@@ -106,43 +103,17 @@ function blockingMove(
     if (!ctx.ks.getList(from as string)) return undefined;
     return move(ctx, from as string, to as string, whereFrom, whereTo);
   };
-  const served = attempt();
-  if (served !== undefined) return served;
-  if (!ctx.mayBlock) return null;
-  return new Blocked([from as string], timeout, attempt);
+  return serveOrBlock(ctx, [from as string], timeout, attempt);
 }
 
 function mpop(ctx: CallContext, args: string[], blocking: boolean, command: string): Reply | Blocked {
-  let index = 0;
-  let timeout = 0;
-  if (blocking) {
-    timeout = timeoutArg(args[0] as string, command);
-    index = 1;
-  }
-  const numkeys = parseInt64(args[index] as string);
-  if (numkeys === undefined || numkeys < 1n) throw new ReplyError("ERR numkeys should be greater than 0");
-  const whereIndex = index + Number(numkeys) + 1;
-  if (whereIndex >= args.length) throw syntaxError();
-  const keys = args.slice(index + 1, whereIndex);
-  const end = endArg(args[whereIndex]);
-  let count = -1;
-  for (let j = whereIndex + 1; j < args.length; j++) {
-    if (count === -1 && is(args[j], "count") && j + 1 < args.length) {
-      const parsed = parseInt64(args[++j] as string);
-      if (parsed === undefined || parsed < 1n) throw new ReplyError("ERR count should be greater than 0");
-      count = Number(parsed);
-    } else throw syntaxError();
-  }
-  if (count === -1) count = 1;
+  const { timeout, keys, where: end, count } = mpopArgs(args, blocking, command, endArg);
   const attempt = (): Reply | undefined => {
     const key = firstNonEmpty(ctx, keys);
     if (key === undefined) return undefined;
     return [key, pop(ctx, [key, String(count)], end, command) as Reply[]];
   };
-  const served = attempt();
-  if (served !== undefined) return served;
-  if (!blocking || !ctx.mayBlock) return null;
-  return new Blocked(keys, timeout, attempt);
+  return blocking ? serveOrBlock(ctx, keys, timeout, attempt) : (attempt() ?? null);
 }
 
 export const listCommands: Record<string, CommandDefinition> = {

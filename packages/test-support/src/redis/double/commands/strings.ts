@@ -1,5 +1,5 @@
 // Strings and counters, following Redis 7.0's t_string.c.
-import { type CommandDefinition, Refusal } from "../context.js";
+import { type CommandDefinition, type Handler, Refusal } from "../context.js";
 import {
   addLongDouble,
   formatLongDouble,
@@ -126,6 +126,15 @@ export function substring(value: string, startArg: string, endArg: string): stri
   return value.slice(start, end + 1);
 }
 
+/** GETRANGE (and SUBSTR): both offsets must be integers even when the key is missing. */
+const getrange: Handler = (ctx, [key, start, end]) => {
+  int64Arg(start as string);
+  int64Arg(end as string);
+  const value = ctx.ks.getString(key as string);
+  if (value === undefined) return "";
+  return substring(value, start as string, end as string);
+};
+
 export const stringCommands: Record<string, CommandDefinition> = {
   get: { handler: (ctx, [key]) => ctx.ks.getString(key as string) ?? null },
   set: {
@@ -209,24 +218,9 @@ export const stringCommands: Record<string, CommandDefinition> = {
     },
   },
   strlen: { handler: (ctx, [key]) => (ctx.ks.getString(key as string) ?? "").length },
-  getrange: {
-    handler(ctx, [key, start, end]) {
-      int64Arg(start as string);
-      int64Arg(end as string);
-      const value = ctx.ks.getString(key as string);
-      if (value === undefined) return "";
-      return substring(value, start as string, end as string);
-    },
-  },
-  substr: {
-    handler(ctx, [key, start, end]) {
-      int64Arg(start as string);
-      int64Arg(end as string);
-      const value = ctx.ks.getString(key as string);
-      if (value === undefined) return "";
-      return substring(value, start as string, end as string);
-    },
-  },
+  getrange: { handler: getrange },
+  // SUBSTR is GETRANGE's old name (Redis 1.0): the same handler.
+  substr: { handler: getrange },
   setrange: {
     handler(ctx, [key, offsetArg, value]) {
       const offset = Number(int64Arg(offsetArg as string));

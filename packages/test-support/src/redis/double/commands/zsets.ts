@@ -1,9 +1,18 @@
 // Sorted sets (t_zset.c): ordered by score, then by member byte by byte; scores printed with %.17g as Redis 7.0.
-import { Blocked, type CallContext, type CommandDefinition, Refusal } from "../context.js";
+import { type Blocked, type CallContext, type CommandDefinition, Refusal } from "../context.js";
 import type { ZSet } from "../keyspace.js";
 import { formatReplyDouble, intArg, parseInt64, parseRangeDouble, UnsupportedNumber } from "../numbers.js";
 import { type Reply, ReplyError } from "../resp.js";
-import { doubleArg, is, positiveCount, sample, syntaxError, timeoutArg } from "./common.js";
+import {
+  doubleArg,
+  is,
+  mpopArgs,
+  positiveCount,
+  sample,
+  serveOrBlock,
+  syntaxError,
+  timeoutArg,
+} from "./common.js";
 import { collectionScan } from "./keys.js";
 
 type Entry = [member: string, score: number];
@@ -288,44 +297,25 @@ function bzpop(ctx: CallContext, args: string[], max: boolean, what: string): Re
     if (key === undefined) return undefined;
     return [key, ...withScores(pop(ctx, key, 1, max), true)];
   };
-  const served = attempt();
-  if (served !== undefined) return served;
-  if (!ctx.mayBlock) return null;
-  return new Blocked(keys, timeout, attempt);
+  return serveOrBlock(ctx, keys, timeout, attempt);
+}
+
+/** MIN or MAX of ZMPOP/BZMPOP: true for MAX. */
+function maxArg(text: string | undefined): boolean {
+  if (is(text, "min")) return false;
+  if (is(text, "max")) return true;
+  throw syntaxError();
 }
 
 function zmpop(ctx: CallContext, args: string[], blocking: boolean, what: string): Reply | Blocked {
-  let index = 0;
-  let timeout = 0;
-  if (blocking) {
-    timeout = timeoutArg(args[0] as string, what);
-    index = 1;
-  }
-  const numkeys = parseInt64(args[index] as string);
-  if (numkeys === undefined || numkeys < 1n) throw new ReplyError("ERR numkeys should be greater than 0");
-  const whereIndex = index + Number(numkeys) + 1;
-  if (whereIndex >= args.length) throw syntaxError();
-  const keys = args.slice(index + 1, whereIndex);
-  const where = args[whereIndex];
-  if (!is(where, "min") && !is(where, "max")) throw syntaxError();
-  let count = -1;
-  for (let j = whereIndex + 1; j < args.length; j++) {
-    if (count === -1 && is(args[j], "count") && j + 1 < args.length) {
-      const parsed = parseInt64(args[++j] as string);
-      if (parsed === undefined || parsed < 1n) throw new ReplyError("ERR count should be greater than 0");
-      count = Number(parsed);
-    } else throw syntaxError();
-  }
+  const { timeout, keys, where: max, count } = mpopArgs(args, blocking, what, maxArg);
   const attempt = (): Reply | undefined => {
     const key = firstZSet(ctx, keys);
     if (key === undefined) return undefined;
-    const popped = pop(ctx, key, count === -1 ? 1 : count, is(where, "max"));
+    const popped = pop(ctx, key, count, max);
     return [key, popped.map(([m, s]) => [m, formatReplyDouble(s)])];
   };
-  const served = attempt();
-  if (served !== undefined) return served;
-  if (!blocking || !ctx.mayBlock) return null;
-  return new Blocked(keys, timeout, attempt);
+  return blocking ? serveOrBlock(ctx, keys, timeout, attempt) : (attempt() ?? null);
 }
 
 /** ZUNION/ZINTER/ZDIFF and their STORE forms, and ZINTERCARD. */
