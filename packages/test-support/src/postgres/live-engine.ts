@@ -29,8 +29,12 @@ export interface LiveOptions {
   readonly migrations: readonly Migration[];
   /** Throws when the database the server chose may not be cleaned up; runs before anything is created. */
   readonly assertDatabase: (database: string) => void;
-  /** The lease the schemas are registered under, so a sweep removes them if this process dies. */
-  readonly lease: { readonly holder: string; readonly ms: number };
+  /**
+   * The lease the schemas are registered under, so a sweep removes them if this process dies. None for a
+   * database of local mode's own server: the database is this environment's alone and the server dies with
+   * the run (its engine lease covers a crash), so there is nothing for a sweep to find.
+   */
+  readonly lease?: { readonly holder: string; readonly ms: number };
   /** The database already holds the migrated schema and its reset (a copy of a template): nothing to build, nor to drop on close. */
   readonly prepared?: boolean;
 }
@@ -206,19 +210,25 @@ export async function openLivePool(options: LiveOptions, context: DependencyCont
     },
   } as unknown as Pick<pg.Pool, "query">;
   // Registered before the schemas exist, so there is no moment a crash could leave them unregistered.
-  let lease: SchemaLease;
+  let lease: SchemaLease | undefined;
   try {
-    lease = await registerSchemaLease(leaseDb, schema, options.lease.holder, options.lease.ms);
+    if (options.lease)
+      lease = await registerSchemaLease(leaseDb, schema, options.lease.holder, options.lease.ms);
   } catch (error) {
     return fail(error, "registering the lease of its schema");
   }
-  const heartbeat: Heartbeat = startHeartbeat(options.lease.ms, () => lease.renew());
+  const heartbeat: Heartbeat | undefined =
+    lease && options.lease
+      ? startHeartbeat(options.lease.ms, () => (lease as SchemaLease).renew())
+      : undefined;
   const leftBehind = (error: unknown) =>
     new TestSupportError(
       "CLOSE_FAILED",
       `postgres at ${target} did not drop schemas ${schema} and ${ctl} in database ${database} (${tell(error)}). ` +
-        `They are registered under a lease that expires ${leaseText(options.lease.ms)} after this process stopped renewing it; ` +
-        "then `pnpm test:integration sweep` drops them (`--dry-run` lists them first).",
+        (options.lease
+          ? `They are registered under a lease that expires ${leaseText(options.lease.ms)} after this process stopped renewing it; ` +
+            "then `pnpm test:integration sweep` drops them (`--dry-run` lists them first)."
+          : "They have no lease: drop them by hand."),
       { cause: error },
     );
 
@@ -264,9 +274,9 @@ export async function openLivePool(options: LiveOptions, context: DependencyCont
   } catch (error) {
     // Nothing is left behind: the schemas go whether the migrations failed or the bound passed (and if
     // this drop fails too, the lease stops being renewed and a sweep drops them).
-    heartbeat.stop();
+    heartbeat?.stop();
     await dropSchemas()
-      .then(() => lease.release())
+      .then(() => lease?.release())
       .catch(() => {});
     return fail(error, `applying the migrations in schema ${schema}`);
   }
@@ -336,7 +346,7 @@ export async function openLivePool(options: LiveOptions, context: DependencyCont
     },
     async close() {
       // From here the lease only runs out: if the drop below fails or stalls, a sweep finishes the job.
-      heartbeat.stop();
+      heartbeat?.stop();
       try {
         for (const client of [...checkedOut]) takeBack(client, "environment closed");
         // A prepared database goes as a whole once the pool is closed.
@@ -347,7 +357,7 @@ export async function openLivePool(options: LiveOptions, context: DependencyCont
             throw leftBehind(error);
           }
         }
-        await lease.release().catch(() => {});
+        await lease?.release().catch(() => {});
       } finally {
         entry.pools--;
         await pool.end();

@@ -171,10 +171,10 @@ export function postgres(options: PostgresOptions): Dependency<PostgresClient> {
             schema: lease.schema,
             maxConnections,
             migrations: list,
-            // The run's own server, and a database made for this environment alone.
+            // The run's own server, and a database made for this environment alone: dropped at close, and
+            // gone with the server if the run dies, so it needs no lease.
             assertDatabase: () => {},
             prepared: true,
-            lease: { holder: leaseHolder(context.runId), ms: leaseMsFrom(context.env) },
           },
           context,
         );
