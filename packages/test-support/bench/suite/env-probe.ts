@@ -15,6 +15,7 @@ import {
   redis,
   temporal,
 } from "../../src/index.js";
+import { integrationModeFrom } from "../../src/mode.js";
 
 interface ProbeRequest {
   setups: number;
@@ -187,7 +188,7 @@ for (const name of request.kinds) {
       // Between one file's environment and the next, the file's tests run, and local mode's supervisor copies
       // the next database meanwhile; 300 ms (not measured) stand for them. Only local mode does work in the
       // background, so only it waits (and --quick stays under a minute).
-      if (process.env.INTEGRATION_MODE === "local")
+      if (integrationModeFrom() === "local")
         await new Promise((resolve) => setTimeout(resolve, BETWEEN_FILES_MS));
       const started = performance.now();
       const env = await open(kind.dependencies());
