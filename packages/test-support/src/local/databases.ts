@@ -6,6 +6,7 @@
 import { createHash } from "node:crypto";
 import pg from "pg";
 import { errorText, TestSupportError } from "../errors.js";
+import { applyMigrations } from "../postgres/migrations.js";
 import { installReset, quoteIdent } from "../postgres/reset-sql.js";
 import type { DatabaseLease, TemplateMigration } from "./protocol.js";
 
@@ -94,20 +95,16 @@ export class LocalDatabases {
       await this.admin(async (client) => {
         await client.query(`create schema ${quoteIdent(LOCAL_SCHEMA)}`);
         await client.query(`set search_path to ${quoteIdent(LOCAL_SCHEMA)}`);
-        for (const migration of migrations) {
-          try {
-            await client.query("begin");
-            await client.query(migration.sql);
-            await client.query("commit");
-          } catch (error) {
-            await client.query("rollback").catch(() => {});
-            throw new TestSupportError(
+        await applyMigrations(
+          client,
+          migrations,
+          (migration, error) =>
+            new TestSupportError(
               "MIGRATION_FAILED",
               `migration ${migration.name} failed on the local PostgreSQL: ${errorText(error)}.`,
               { cause: error },
-            );
-          }
-        }
+            ),
+        );
         await installReset(client, LOCAL_SCHEMA, `${LOCAL_SCHEMA}_ctl`);
       }, name);
       // Nobody connects to a template: a connection would make CREATE DATABASE ... TEMPLATE fail.

@@ -4,7 +4,7 @@ import { errorText, TestSupportError } from "../errors.js";
 import { type Heartbeat, leaseText, startHeartbeat } from "../lease/lease.js";
 import { registerSchemaLease, type SchemaLease } from "../lease/postgres-lease.js";
 import { scrub } from "../redact.js";
-import type { Migration } from "./migrations.js";
+import { applyMigrations, type Migration } from "./migrations.js";
 import { installReset, quoteIdent, runReset } from "./reset-sql.js";
 
 // A real PostgreSQL server: in cluster mode the environment owns a schema for the migrations and one for
@@ -243,21 +243,16 @@ export async function openLivePool(options: LiveOptions, context: DependencyCont
     try {
       await client.query(`set statement_timeout = ${bound}`);
       await client.query(`create schema ${quoteIdent(schema)}`);
-      for (const migration of options.migrations) {
-        try {
-          await client.query("begin");
-          await client.query(migration.sql);
-          await client.query("commit");
-        } catch (error) {
-          await client.query("rollback").catch(() => {});
-          if (context.signal.aborted) throw error;
-          throw new TestSupportError(
-            "MIGRATION_FAILED",
-            `migration ${migration.name} failed in schema ${schema} at ${target}: ${tell(error)}.`,
-            { cause: error },
-          );
-        }
-      }
+      await applyMigrations(client, options.migrations, (migration, error) =>
+        // Past the set-up bound the migration was stopped on purpose: the bound's own error says so.
+        context.signal.aborted
+          ? error
+          : new TestSupportError(
+              "MIGRATION_FAILED",
+              `migration ${migration.name} failed in schema ${schema} at ${target}: ${tell(error)}.`,
+              { cause: error },
+            ),
+      );
       await installReset(client, schema, ctl);
       await client.query("reset statement_timeout");
       client.release();

@@ -24,3 +24,24 @@ export async function readMigrations(folder: URL | string): Promise<Migration[]>
     .sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
   return Promise.all(names.map(async (name) => ({ name, sql: await readFile(join(path, name), "utf8") })));
 }
+
+/**
+ * Applies `migrations` in order on a server connection, each in a transaction of its own. A failed one is
+ * rolled back, and `failure(migration, error)` gives what to throw (each caller names its own engine).
+ */
+export async function applyMigrations(
+  client: { query(text: string): Promise<unknown> },
+  migrations: readonly Migration[],
+  failure: (migration: Migration, error: unknown) => unknown,
+): Promise<void> {
+  for (const migration of migrations) {
+    try {
+      await client.query("begin");
+      await client.query(migration.sql);
+      await client.query("commit");
+    } catch (error) {
+      await client.query("rollback").catch(() => {});
+      throw failure(migration, error);
+    }
+  }
+}
