@@ -217,10 +217,9 @@ export async function openLivePool(options: LiveOptions, context: DependencyCont
   } catch (error) {
     return fail(error, "registering the lease of its schema");
   }
+  const held = lease;
   const heartbeat: Heartbeat | undefined =
-    lease && options.lease
-      ? startHeartbeat(options.lease.ms, () => (lease as SchemaLease).renew())
-      : undefined;
+    held && options.lease ? startHeartbeat(options.lease.ms, () => held.renew()) : undefined;
   const leftBehind = (error: unknown) =>
     new TestSupportError(
       "CLOSE_FAILED",
