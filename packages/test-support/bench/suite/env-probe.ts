@@ -16,13 +16,7 @@ import {
   temporal,
 } from "../../src/index.js";
 import { integrationModeFrom } from "../../src/mode.js";
-
-interface ProbeRequest {
-  setups: number;
-  resets: number;
-  wholeTests: number;
-  kinds: string[];
-}
+import { ALL_ENGINES, type EnvProbeResult, type ProbeRequest } from "./env-protocol.js";
 
 const request = JSON.parse(process.argv[2] ?? "{}") as ProbeRequest;
 const migrations = new URL("../../tests/fixtures/migrations/", import.meta.url);
@@ -38,7 +32,6 @@ type Kind = {
   write: (clients: Record<string, unknown>) => Promise<void>;
 };
 
-const ALL_ENGINES = "postgres + redis + openfga + temporal";
 /** The pause before each measured local set-up: a test file's tests, which run between two files' set-ups. */
 const BETWEEN_FILES_MS = 300;
 
@@ -160,14 +153,7 @@ function calibrate(samples: number[]): void {
 }
 
 const silent = { emit() {} };
-const result: {
-  mode?: string;
-  calibration: number[];
-  setup: Record<string, number[]>;
-  reset: Record<string, number[]>;
-  wholeTest: number[];
-  notRun: Record<string, string>;
-} = { calibration: [], setup: {}, reset: {}, wholeTest: [], notRun: {} };
+const result: EnvProbeResult = { calibration: [], setup: {}, reset: {}, wholeTest: [], notRun: {} };
 
 async function open<D extends DependencyMap>(dependencies: D) {
   return createIntegrationEnvironment({ service: "bench", dependencies, telemetry: silent });

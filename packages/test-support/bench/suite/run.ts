@@ -10,6 +10,7 @@ import { availableParallelism, loadavg } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
+import { ALL_ENGINES, ENV_KINDS, type EnvProbeResult, type ProbeRequest } from "./env-protocol.js";
 import {
   compareRatios,
   computeRatios,
@@ -160,23 +161,12 @@ function runImportProbe(item: ImportItem): { importMs: number; setupMs?: number 
 
 // --- Set-up, reset and a whole test per mode: one process per mode (env-probe.ts) ---
 
-const ENV_KINDS = ["postgres (PGlite)", "postgres (pg-mem)", "redis", "openfga", "temporal", "http"];
-/** Every engine local mode starts, in one environment: the full run only (it would push --quick past a minute). */
-const ALL_ENGINES = "postgres + redis + openfga + temporal";
 const LOCAL_SETUP_TARGET_MS = 200;
+// All four engines together in the full run only (it would push --quick past a minute).
 const envKinds = quick ? ENV_KINDS : [...ENV_KINDS, ALL_ENGINES];
 
-interface EnvProbeResult {
-  mode?: string;
-  calibration: number[];
-  setup: Record<string, number[]>;
-  reset: Record<string, number[]>;
-  wholeTest: number[];
-  notRun: Record<string, string>;
-}
-
 function runEnvProbe(mode: string): EnvProbeResult {
-  const request = quick
+  const request: ProbeRequest = quick
     ? { setups: 5, resets: 30, wholeTests: 10, kinds: envKinds }
     : { setups: 15, resets: 200, wholeTests: 50, kinds: envKinds };
   const child = spawnSync(
