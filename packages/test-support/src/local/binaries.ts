@@ -104,6 +104,28 @@ export function goEngineStatus(
 }
 
 /**
+ * Runs a command with stderr shown as it goes, and gives its exit code and all of its standard output. It
+ * waits for "close", not "exit": a process can exit before its output has been read, and then the last line
+ * (the binary's path, for `ensure`) was missing now and then while several engines started at once.
+ */
+export async function outputOf(
+  command: string,
+  args: readonly string[],
+  env: EnvironmentVariables,
+): Promise<{ code: number | null; out: string }> {
+  const child = spawn(command, args, { env: env as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "inherit"] });
+  let out = "";
+  child.stdout?.on("data", (chunk) => {
+    out += String(chunk);
+  });
+  const code = await new Promise<number | null>((resolve) => {
+    child.once("error", () => resolve(-1));
+    child.once("close", (exitCode) => resolve(exitCode));
+  });
+  return { code, out };
+}
+
+/**
  * The binary of a Go-built engine: the variable's, else the cache's after `scripts/<engine>-server.sh ensure`
  * (which builds it the first time, printing progress on stderr, and checks the pinned version).
  */
@@ -117,18 +139,7 @@ export async function ensureGoEngine(kind: GoEngine, env: EnvironmentVariables):
       `[test-support local] building ${engine.what} into ${status.path} (first use on this machine; later runs reuse it)\n`,
     );
   const script = join(SCRIPTS, engine.script);
-  const child = spawn("bash", [script, "ensure"], {
-    env: { ...process.env, ...env } as NodeJS.ProcessEnv,
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  let out = "";
-  child.stdout?.on("data", (chunk) => {
-    out += String(chunk);
-  });
-  const code = await new Promise<number | null>((resolve) => {
-    child.once("error", () => resolve(-1));
-    child.once("exit", (exitCode) => resolve(exitCode));
-  });
+  const { code, out } = await outputOf("bash", [script, "ensure"], { ...process.env, ...env });
   const path = out.trim().split("\n").pop() ?? "";
   if (code !== 0 || !isExecutable(path)) {
     throw new TestSupportError(
