@@ -1,30 +1,11 @@
 // A test run that dies: it builds an environment in cluster mode, writes a row, keys and tuples, starts a workflow, prints what
 // it owns as one JSON line, and waits to be killed (tests/integration/crash-sweep.test.ts sends SIGKILL).
-import {
-  createIntegrationEnvironment,
-  createStoreClient,
-  openfga,
-  postgres,
-  redis,
-  temporal,
-  uniqueWorkflowId,
-} from "../../src/index.js";
+import { createIntegrationEnvironment, createStoreClient, uniqueWorkflowId } from "../../src/index.js";
+import { crashDependencies } from "./dependencies.js";
 
 const environment = await createIntegrationEnvironment({
   service: "crash",
-  dependencies: {
-    db: postgres({
-      migrations: new URL("../fixtures/migrations/", import.meta.url),
-      urlEnv: "TEST_SUPPORT_DATABASE_URL",
-    }),
-    cache: redis({ urlEnv: "REDIS_URL" }),
-    authz: openfga({ model: new URL("../fixtures/authz.fga", import.meta.url) }),
-    workflows: temporal({
-      namespaceEnv: "TEMPORAL_NAMESPACE",
-      addressEnv: "TEMPORAL_ADDRESS",
-      taskQueue: "crash",
-    }),
-  },
+  dependencies: crashDependencies(),
   telemetry: { emit() {} },
 });
 const { db, cache, authz, workflows } = environment.clients;

@@ -6,16 +6,10 @@ import pg from "pg";
 import { ulid } from "ulid";
 import { afterAll, expect, it } from "vitest";
 import { type SweepTarget, sweep } from "../../src/cli/sweep.js";
-import {
-  createIntegrationEnvironment,
-  openfga,
-  postgres,
-  redis,
-  temporal,
-  uniqueWorkflowId,
-} from "../../src/index.js";
+import { createIntegrationEnvironment, uniqueWorkflowId } from "../../src/index.js";
 import { connectTemporal } from "../../src/temporal/connection.js";
 import { describeInModes } from "../../src/vitest/index.js";
+import { crashDependencies } from "../crash/dependencies.js";
 
 // A run killed with SIGKILL mid-run leaves a schema, keys, stores and a running workflow; once their leases expire, the sweep
 // removes exactly those, and leaves alone a living environment's and objects that hold no lease.
@@ -114,19 +108,7 @@ describeInModes(["cluster"], "a run killed mid-run", () => {
     // A living environment (default lease, renewed by its heartbeat) is not touched either.
     const neighbour = await createIntegrationEnvironment({
       service: "test-support",
-      dependencies: {
-        db: postgres({
-          migrations: new URL("../fixtures/migrations/", import.meta.url),
-          urlEnv: "TEST_SUPPORT_DATABASE_URL",
-        }),
-        cache: redis({ urlEnv: "REDIS_URL" }),
-        authz: openfga({ model: new URL("../fixtures/authz.fga", import.meta.url) }),
-        workflows: temporal({
-          namespaceEnv: "TEMPORAL_NAMESPACE",
-          addressEnv: "TEMPORAL_ADDRESS",
-          taskQueue: "crash",
-        }),
-      },
+      dependencies: crashDependencies(),
       telemetry: { emit() {} },
     });
     try {
