@@ -46,6 +46,8 @@ describe("a sharded run", { timeout: 120_000 }, () => {
     const whole = runFixture({}, join(dir, "whole.xml"));
     expect(whole.status).toBe(0);
     expect(whole.cases).toHaveLength(15);
+    // Each fixture file skips one test on purpose: a shard must report skips as the whole run does.
+    expect(countJUnit(whole.xml)).toEqual({ passed: 10, failed: 0, skipped: 5 });
 
     const files = integrationFiles(workspace, packagePath);
     const planned = planShards(files, 2);
